@@ -1,0 +1,61 @@
+"""Minibatches over a numericalised split (the ``{split}.pt`` files written by tokenisation).
+
+Batches are trimmed to their longest sentence, so padding costs nothing beyond it. Shuffling
+uses an explicit generator whose state is saved with the training checkpoint, so a resumed run
+sees exactly the batches an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+Batch = dict[str, torch.Tensor]
+
+
+class TokenSplit:
+    """A numericalised split held in memory: tokens [N, L], lengths [N], labels {name: [N]}."""
+
+    def __init__(
+        self, tokens: torch.Tensor, lengths: torch.Tensor, labels: dict[str, torch.Tensor]
+    ):
+        if tokens.size(0) != lengths.size(0):
+            raise ValueError(f"tokens has {tokens.size(0)} rows but lengths has {lengths.size(0)}")
+        self.tokens, self.lengths, self.labels = tokens, lengths, labels
+
+    @classmethod
+    def load(cls, path: str | Path) -> TokenSplit:
+        data = torch.load(path, weights_only=True)
+        return cls(data["tokens"], data["lengths"], data.get("labels", {}))
+
+    def __len__(self) -> int:
+        return self.tokens.size(0)
+
+    def batch(self, index: torch.Tensor, device: torch.device | str = "cpu") -> Batch:
+        lengths = self.lengths[index]
+        width = int(lengths.max())
+        batch = {"tokens": self.tokens[index, :width], "lengths": lengths}
+        batch.update({f"label_{name}": values[index] for name, values in self.labels.items()})
+        return {key: value.to(device) for key, value in batch.items()}
+
+    def batches(
+        self,
+        batch_size: int,
+        generator: torch.Generator | None = None,
+        device: torch.device | str = "cpu",
+        limit: int | None = None,
+    ) -> Iterator[Batch]:
+        """Yield batches in order (``generator`` None) or shuffled; at most ``limit`` of them."""
+        n = len(self)
+        order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+        starts = range(0, n, batch_size)
+        if limit is not None:
+            starts = starts[:limit]
+        for start in starts:
+            yield self.batch(order[start : start + batch_size], device)
+
+    def num_batches(self, batch_size: int, limit: int | None = None) -> int:
+        count = -(-len(self) // batch_size)
+        return count if limit is None else min(count, limit)
