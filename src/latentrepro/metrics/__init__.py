@@ -1,0 +1,32 @@
+"""Evaluation metrics: likelihood-side (log densities, KL, IW log p(x), PPL) and latent-side
+(aggregated-posterior density, mutual information, active units). All are pure functions."""
+
+from latentrepro.metrics.latent import (
+    active_units,
+    aggregate_posterior_log_density,
+    mutual_information,
+)
+from latentrepro.metrics.likelihood import (
+    combine_iw_chunks,
+    gaussian_kl,
+    iw_log_likelihood,
+    log_normal_diag,
+    log_standard_normal,
+    logmeanexp,
+    mc_kl,
+    perplexity,
+)
+
+__all__ = [
+    "active_units",
+    "aggregate_posterior_log_density",
+    "combine_iw_chunks",
+    "gaussian_kl",
+    "iw_log_likelihood",
+    "log_normal_diag",
+    "log_standard_normal",
+    "logmeanexp",
+    "mc_kl",
+    "mutual_information",
+    "perplexity",
+]
