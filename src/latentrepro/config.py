@@ -1,0 +1,175 @@
+"""params.yaml: validation against the JSON schema, and resolution into per-job configurations.
+
+Snakemake and the CLI both go through :func:`validate_params`, so a misspelled key or a wrong
+type stops a run before any job starts, with the offending key named. The resolvers
+(:func:`train_config`, :func:`evaluate_config`) cut out exactly the part of the parameters a
+job depends on; Snakemake passes that as the job's ``params`` so that a change reruns only the
+jobs it affects.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
+
+
+class ParamsError(ValueError):
+    """params.yaml (or an override) is invalid; the message names every offending key."""
+
+
+@dataclass(frozen=True, order=True)
+class Run:
+    """One training run: a model on a dataset with a seed."""
+
+    dataset: str
+    model: str
+    seed: int
+
+
+def load_params(
+    path: str | Path = "params.yaml", overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Read, override (dotted keys, e.g. ``{"profile": "paper"}``) and validate params."""
+    with open(path, encoding="utf-8") as fh:
+        params = yaml.safe_load(fh)
+    for dotted, value in (overrides or {}).items():
+        set_dotted(params, dotted, value)
+    return validate_params(params)
+
+
+def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``tree[a][b][c] = value`` for ``dotted == "a.b.c"``, creating nothing silently."""
+    *parents, leaf = dotted.split(".")
+    node = tree
+    for key in parents:
+        if not isinstance(node.get(key), dict):
+            raise ParamsError(f"override {dotted!r}: {key!r} is not a section of params.yaml")
+        node = node[key]
+    node[leaf] = value
+
+
+def validate_params(params: Mapping[str, Any], schema_path: Path = SCHEMA_PATH) -> dict[str, Any]:
+    """Check ``params`` against the schema and the cross-references between its sections.
+
+    Returns a deep copy; raises :class:`ParamsError` listing every problem with its key path.
+    """
+    params = copy.deepcopy(dict(params))
+    schema = yaml.safe_load(schema_path.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = [
+        _describe(err) for err in sorted(validator.iter_errors(params), key=lambda e: e.json_path)
+    ]
+    if not problems:
+        problems = _cross_reference_problems(params)
+    if problems:
+        raise ParamsError("invalid params.yaml:\n  " + "\n  ".join(problems))
+    return params
+
+
+def _describe(err: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        return f"{where}: unknown key {', '.join(map(repr, extra))}{hint}"
+    return f"{where}: {err.message}"
+
+
+def _cross_reference_problems(params: dict[str, Any]) -> list[str]:
+    from latentrepro.data.registry import REGISTRY
+
+    problems = []
+    if params["profile"] not in params["profiles"]:
+        problems.append(
+            f"profile: {params['profile']!r} is not one of profiles: {sorted(params['profiles'])}"
+        )
+    for pname, profile in params["profiles"].items():
+        for ename, exp in profile["experiments"].items():
+            where = f"profiles.{pname}.experiments.{ename}"
+            for dataset in exp["datasets"]:
+                if dataset not in params["datasets"]:
+                    problems.append(f"{where}.datasets: {dataset!r} has no entry under datasets")
+                if dataset not in REGISTRY:
+                    problems.append(f"{where}.datasets: {dataset!r} is not a registered dataset")
+            for model in exp["models"]:
+                if model not in params["models"]:
+                    problems.append(f"{where}.models: {model!r} has no entry under models")
+                    continue
+                family = params["models"][model]["arch"]
+                for dataset in exp["datasets"]:
+                    if dataset not in params["archs"].get(family, {}):
+                        problems.append(
+                            f"{where}: model {model!r} needs archs.{family}.{dataset}, which is missing"
+                        )
+    return problems
+
+
+def active_profile(params: Mapping[str, Any]) -> dict[str, Any]:
+    return params["profiles"][params["profile"]]
+
+
+def experiments(params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The active profile's experiments: name -> {datasets, models}."""
+    return active_profile(params)["experiments"]
+
+
+def runs(params: Mapping[str, Any], experiment: str | None = None) -> list[Run]:
+    """Every (dataset, model, seed) the active profile trains, sorted and without repeats."""
+    seeds = active_profile(params)["seeds"]
+    chosen = experiments(params)
+    if experiment is not None:
+        chosen = {experiment: chosen[experiment]}
+    return sorted(
+        {
+            Run(dataset, model, seed)
+            for exp in chosen.values()
+            for dataset in exp["datasets"]
+            for model in exp["models"]
+            for seed in seeds
+        }
+    )
+
+
+def datasets(params: Mapping[str, Any]) -> list[str]:
+    return sorted({run.dataset for run in runs(params)})
+
+
+def dataset_config(params: Mapping[str, Any], dataset: str) -> dict[str, Any]:
+    return {"name": dataset, **params["datasets"][dataset]}
+
+
+def train_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
+    """Everything a training job depends on (and nothing more)."""
+    profile = active_profile(params)
+    model_cfg = params["models"][model]
+    return {
+        "dataset": dataset_config(params, dataset),
+        "model": {"name": model, **model_cfg},
+        "arch": params["archs"][model_cfg["arch"]][dataset],
+        "train": profile["train"],
+        "device": profile["device"],
+    }
+
+
+def evaluate_config(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The estimator settings of the active profile (k, chunking, MI aggregation set, AU threshold)."""
+    profile = active_profile(params)
+    return {"evaluate": profile["evaluate"], "device": profile["device"]}
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """A short, order-independent hash of a resolved configuration."""
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -1,0 +1,113 @@
+"""params.yaml validation and resolution."""
+
+import copy
+
+import pytest
+import yaml
+
+from latentrepro.config import (
+    REPO_ROOT,
+    ParamsError,
+    config_hash,
+    load_params,
+    runs,
+    train_config,
+    validate_params,
+)
+
+
+@pytest.fixture
+def params():
+    return yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+
+
+def test_shipped_params_are_valid(params):
+    validated = validate_params(params)
+    assert validated["profile"] == "smoke"
+    assert runs(validated), "the smoke profile trains at least one run"
+
+
+def test_misspelled_nested_key_is_named(params):
+    params["profiles"]["smoke"]["train"]["epochz"] = 3
+    with pytest.raises(ParamsError) as err:
+        validate_params(params)
+    message = str(err.value)
+    assert "profiles.smoke.train" in message
+    assert "'epochz'" in message
+
+
+def test_wrong_type_is_named(params):
+    params["profiles"]["smoke"]["train"]["epochs"] = "three"
+    with pytest.raises(
+        ParamsError, match=r"profiles\.smoke\.train\.epochs: 'three' is not of type 'integer'"
+    ):
+        validate_params(params)
+
+
+def test_every_problem_is_reported_at_once(params):
+    params["data"]["mirorr"] = "/x"
+    params["models"]["vae"]["optimizer"]["lr"] = -1
+    with pytest.raises(ParamsError) as err:
+        validate_params(params)
+    assert "'mirorr'" in str(err.value)
+    assert "models.vae.optimizer.lr" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (lambda p: p.update(profile="nope"), "profile: 'nope' is not one of profiles"),
+        (
+            lambda p: p["profiles"]["smoke"]["experiments"]["text_vae"]["models"].append("ghost"),
+            "'ghost' has no entry under models",
+        ),
+        (
+            lambda p: p["archs"]["lstm_vae"].pop("synthetic_text"),
+            "needs archs.lstm_vae.synthetic_text",
+        ),
+    ],
+)
+def test_cross_references_are_checked(params, edit, needle):
+    edit(params)
+    with pytest.raises(ParamsError, match=needle):
+        validate_params(params)
+
+
+def test_overrides_use_dotted_keys(tmp_path, params):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    loaded = load_params(path, {"profiles.smoke.train.epochs": 7})
+    assert loaded["profiles"]["smoke"]["train"]["epochs"] == 7
+    with pytest.raises(ParamsError, match="'nowhere' is not a section"):
+        load_params(path, {"nowhere.epochs": 7})
+
+
+def test_train_config_depends_only_on_its_own_model(params):
+    params["models"]["other"] = copy.deepcopy(params["models"]["vae"])
+    before = train_config(validate_params(params), "synthetic_text", "vae")
+    params["models"]["other"]["optimizer"]["lr"] = 0.01
+    params["profiles"]["smoke"]["evaluate"]["iw_samples"] = 7
+    after = train_config(validate_params(params), "synthetic_text", "vae")
+    assert before == after
+    params["models"]["vae"]["optimizer"]["lr"] = 0.01
+    assert train_config(validate_params(params), "synthetic_text", "vae") != before
+
+
+def test_config_hash_ignores_key_order():
+    assert config_hash({"a": 1, "b": {"c": 2, "d": 3}}) == config_hash(
+        {"b": {"d": 3, "c": 2}, "a": 1}
+    )
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_runs_cover_the_grid_without_repeats(params):
+    params["profiles"]["smoke"]["seeds"] = [0, 1]
+    params["profiles"]["smoke"]["experiments"]["again"] = {
+        "datasets": ["synthetic_text"],
+        "models": ["vae"],
+    }
+    grid = runs(validate_params(params))
+    assert [(r.dataset, r.model, r.seed) for r in grid] == [
+        ("synthetic_text", "vae", 0),
+        ("synthetic_text", "vae", 1),
+    ]
