@@ -1,0 +1,199 @@
+"""The Gaussian LSTM text VAE of He et al. (ICLR 2019), the backbone DG-VAE and its baselines share.
+
+Encoder: one-layer LSTM over the sentence; its last hidden state -> linear -> (mu, log sigma^2).
+Decoder: one-layer LSTM whose input at every step is the word embedding concatenated with z,
+with initial state c_0 = W z + b, h_0 = tanh(c_0); dropout on its input embeddings and on its
+outputs. The prior and the latent regulariser are pluggable (see models/priors, regularisers).
+
+Sentences are ``<s> w_1 .. w_n </s>`` (length n + 2); the likelihood covers w_1 .. w_n and
+``</s>``, i.e. n + 1 tokens, which is also what perplexity divides by.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from latentrepro.models.priors import Prior, build_prior
+from latentrepro.models.regularisers import build_regulariser, kl_divergence
+
+PAD, BOS, EOS = 0, 1, 2
+
+
+class LSTMEncoder(nn.Module):
+    """q(z|x) = N(mu(x), diag exp(logvar(x)))."""
+
+    def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, latent_dim: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.lstm = nn.LSTM(embed_dim, hidden_dim, batch_first=True)
+        self.to_stats = nn.Linear(hidden_dim, 2 * latent_dim)
+
+    def forward(
+        self, tokens: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        packed = pack_padded_sequence(
+            self.embed(tokens), lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        _, (hidden, _) = self.lstm(packed)
+        mu, logvar = self.to_stats(hidden[-1]).chunk(2, dim=-1)
+        return mu, logvar
+
+
+class LSTMDecoder(nn.Module):
+    """p(x|z) = prod_t p(w_t | w_<t, z), z fed at every step and into the initial state."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        hidden_dim: int,
+        latent_dim: int,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.init_cell = nn.Linear(latent_dim, hidden_dim)
+        self.lstm = nn.LSTM(embed_dim + latent_dim, hidden_dim, batch_first=True)
+        self.dropout_in = nn.Dropout(dropout)
+        self.dropout_out = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_dim, vocab_size)
+
+    def initial_state(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        cell = self.init_cell(z).unsqueeze(0)
+        return torch.tanh(cell), cell
+
+    def forward(
+        self,
+        inputs: torch.Tensor,
+        z: torch.Tensor,
+        state: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Logits [N, T, V] for next tokens given ``inputs`` [N, T] and ``z`` [N, D]."""
+        if state is None:
+            state = self.initial_state(z)
+        emb = self.dropout_in(self.embed(inputs))
+        steps = torch.cat([emb, z.unsqueeze(1).expand(-1, emb.size(1), -1)], dim=-1)
+        hidden, state = self.lstm(steps, state)
+        return self.out(self.dropout_out(hidden)), state
+
+    def log_likelihood(self, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) per sentence [N]: the sum over target tokens (padding excluded)."""
+        logits, _ = self(tokens[:, :-1], z)
+        targets = tokens[:, 1:]
+        nll = F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)),
+            targets.reshape(-1),
+            ignore_index=PAD,
+            reduction="none",
+        )
+        return -nll.view_as(targets).sum(dim=1)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        z: torch.Tensor,
+        max_length: int,
+        greedy: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> list[list[int]]:
+        """Decode one sentence per row of ``z``; returns word ids without ``<s>``/``</s>``."""
+        n = z.size(0)
+        token = torch.full((n, 1), BOS, dtype=torch.long, device=z.device)
+        state = self.initial_state(z)
+        out = torch.empty(n, 0, dtype=torch.long, device=z.device)
+        done = torch.zeros(n, dtype=torch.bool, device=z.device)
+        for _ in range(max_length + 1):
+            logits, state = self(token, z, state)
+            if greedy:
+                token = logits[:, -1].argmax(dim=-1, keepdim=True)
+            else:
+                token = torch.multinomial(logits[:, -1].softmax(-1), 1, generator=generator)
+            out = torch.cat([out, token], dim=1)
+            done |= token.squeeze(1) == EOS
+            if done.all():
+                break
+        sentences = []
+        for row in out.tolist():
+            sentences.append(row[: row.index(EOS)] if EOS in row else row)
+        return sentences
+
+
+class TextVAE(nn.Module):
+    """Encoder x decoder x prior x regulariser; the training objective is
+
+    loss = mean_x [ -log p(x|z) + R(q(z|x), p(z); progress) ],  z ~ q(z|x) reparameterised,
+
+    with R the regulariser (weighted KL for the plain and annealed VAE).
+    """
+
+    def __init__(
+        self, encoder: LSTMEncoder, decoder: LSTMDecoder, prior: Prior, regulariser: nn.Module
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.prior = prior
+        self.regulariser = regulariser
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], vocab_size: int) -> TextVAE:
+        """Build from a resolved training config (see :func:`latentrepro.config.train_config`)."""
+        arch, model = config["arch"], config["model"]
+        latent = arch["latent_dim"]
+        return cls(
+            LSTMEncoder(vocab_size, arch["embed_dim"], arch["hidden_dim"], latent),
+            LSTMDecoder(
+                vocab_size, arch["embed_dim"], arch["hidden_dim"], latent, arch.get("dropout", 0.0)
+            ),
+            build_prior(model["prior"], latent),
+            build_regulariser(model["regulariser"]),
+        )
+
+    def posterior(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.encoder(batch["tokens"], batch["lengths"])
+
+    @staticmethod
+    def reparameterise(
+        mu: torch.Tensor, logvar: torch.Tensor, samples: int | None = None
+    ) -> torch.Tensor:
+        """z = mu + sigma * eps; shape [B, D], or [samples, B, D] when ``samples`` is given."""
+        shape = mu.shape if samples is None else (samples, *mu.shape)
+        eps = torch.randn(shape, dtype=mu.dtype, device=mu.device)
+        return mu + (0.5 * logvar).exp() * eps
+
+    def log_likelihood(self, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) for z of shape [B, D] (returns [B]) or [k, B, D] (returns [k, B])."""
+        if z.dim() == 2:
+            return self.decoder.log_likelihood(tokens, z)
+        k, b, d = z.shape
+        expanded = tokens.unsqueeze(0).expand(k, -1, -1).reshape(k * b, -1)
+        return self.decoder.log_likelihood(expanded, z.reshape(k * b, d)).view(k, b)
+
+    def training_step(
+        self, batch: dict[str, torch.Tensor], progress: float
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        mu, logvar = self.posterior(batch)
+        z = self.reparameterise(mu, logvar)
+        rec = -self.log_likelihood(batch["tokens"], z)
+        latent_term, logs = self.regulariser(mu, logvar, z, self.prior, progress)
+        loss = (rec + latent_term).mean()
+        return loss, {"loss": loss.item(), "rec": rec.mean().item(), **logs}
+
+    @torch.no_grad()
+    def validation_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        """Sums over the batch of the negative ELBO (full KL weight) and its parts."""
+        mu, logvar = self.posterior(batch)
+        z = self.reparameterise(mu, logvar)
+        rec = -self.log_likelihood(batch["tokens"], z)
+        kl = kl_divergence(mu, logvar, z, self.prior)
+        return {
+            "loss": (rec + kl).sum().item(),
+            "rec": rec.sum().item(),
+            "kl": kl.sum().item(),
+            "count": float(rec.numel()),
+        }

@@ -1,0 +1,250 @@
+"""One training loop for every model: epochs, optimisers, clipping, validation, lr decay on
+plateau, a resumable checkpoint every epoch, and the training history.
+
+A model plugs in by implementing
+
+- ``training_step(batch, progress) -> (loss, logs)`` with ``progress`` in [0, 1], and
+- ``validation_step(batch) -> {"loss": sum, ..., "count": n}`` (sums over the batch).
+
+Optionally ``optimizer_groups() -> {group: parameters}``; each group other than ``"model"``
+takes its optimiser settings from ``config["model"]["optimizers"][group]``.
+
+Resuming: the checkpoint holds the weights, optimiser states, the best weights so far, the lr
+decay state, the history and the global RNG state; shuffling uses a generator seeded per epoch.
+A run killed after epoch e and resumed therefore ends with exactly the weights of an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from latentrepro.config import config_hash
+from latentrepro.data.batches import TokenSplit
+from latentrepro.io import save_torch, write_text
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite loss; raised instead of training on it."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device: 'cuda' was requested but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def build_optimizer(params: Iterable[nn.Parameter], cfg: dict[str, Any]) -> torch.optim.Optimizer:
+    """SGD or Adam from an ``optimizer`` section of params.yaml."""
+    if cfg["name"] == "sgd":
+        return torch.optim.SGD(
+            params, lr=cfg["lr"], momentum=cfg.get("momentum", 0.0),
+            weight_decay=cfg.get("weight_decay", 0.0),
+        )  # fmt: skip
+    if cfg["name"] == "adam":
+        return torch.optim.Adam(
+            params, lr=cfg["lr"], betas=tuple(cfg.get("betas", (0.9, 0.999))),
+            weight_decay=cfg.get("weight_decay", 0.0),
+        )  # fmt: skip
+    raise ValueError(f"optimizer.name: unknown optimiser {cfg['name']!r}; known: adam, sgd")
+
+
+@dataclass
+class Optimisers:
+    """Named optimisers with their gradient-clipping norms."""
+
+    optimizers: dict[str, torch.optim.Optimizer]
+    clip_norms: dict[str, float | None]
+
+    @classmethod
+    def for_model(cls, model: nn.Module, model_cfg: dict[str, Any]) -> Optimisers:
+        groups = (
+            model.optimizer_groups()
+            if hasattr(model, "optimizer_groups")
+            else {"model": list(model.parameters())}
+        )
+        cfgs = {"model": model_cfg["optimizer"], **model_cfg.get("optimizers", {})}
+        missing = sorted(set(groups) - set(cfgs))
+        if missing:
+            raise ValueError(f"model {model_cfg.get('name')!r} needs optimizers.{missing[0]}")
+        optimizers = {g: build_optimizer(params, cfgs[g]) for g, params in groups.items()}
+        return cls(optimizers, {g: cfgs[g].get("clip_norm") for g in groups})
+
+    def step(self, loss: torch.Tensor) -> None:
+        for opt in self.optimizers.values():
+            opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for name, opt in self.optimizers.items():
+            clip = self.clip_norms[name]
+            if clip is not None:
+                params = [p for group in opt.param_groups for p in group["params"]]
+                torch.nn.utils.clip_grad_norm_(params, clip)
+            opt.step()
+
+    def scale_lr(self, factor: float) -> None:
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] *= factor
+
+    @property
+    def lr(self) -> float:
+        return self.optimizers["model"].param_groups[0]["lr"]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {name: opt.state_dict() for name, opt in self.optimizers.items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state[name])
+
+
+@dataclass
+class LoopState:
+    """Everything besides weights and optimisers that a resumed run needs."""
+
+    epoch: int = 0  # epochs completed
+    step: int = 0
+    best_val: float = math.inf
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    decays: int = 0
+    stopped_early: bool = False
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def fit(
+    model: nn.Module,
+    train: TokenSplit,
+    valid: TokenSplit,
+    config: dict[str, Any],
+    seed: int,
+    resume_path: Path,
+    progress_bar: bool = True,
+) -> tuple[dict[str, torch.Tensor], LoopState]:
+    """Train ``model`` and return the best-validation weights and the final loop state.
+
+    ``config`` is a resolved training config (:func:`latentrepro.config.train_config`).
+    The resumable checkpoint at ``resume_path`` is written after every epoch and matched to
+    the config by hash; a checkpoint of another config is ignored.
+    """
+    device = resolve_device(config["device"])
+    model.to(device)
+    optimisers = Optimisers.for_model(model, config["model"])
+    train_cfg, decay = config["train"], config["model"].get("lr_decay")
+    limit = train_cfg.get("max_batches_per_epoch")
+    per_epoch = train.num_batches(train_cfg["batch_size"], limit)
+    total_steps = train_cfg["epochs"] * per_epoch
+    fingerprint = config_hash({"config": config, "seed": seed})
+
+    torch.manual_seed(seed)
+    state, best_weights = LoopState(), copy.deepcopy(model.state_dict())
+    if resume_path.exists():
+        saved = torch.load(resume_path, map_location=device, weights_only=False)
+        if saved["fingerprint"] == fingerprint:
+            model.load_state_dict(saved["model"])
+            optimisers.load_state_dict(saved["optimizers"])
+            best_weights, state = saved["best_weights"], LoopState(**saved["loop"])
+            torch.set_rng_state(saved["rng"])
+            if torch.cuda.is_available() and saved.get("cuda_rng") is not None:
+                torch.cuda.set_rng_state_all(saved["cuda_rng"])
+            print(f"resuming from {resume_path} after epoch {state.epoch}")
+
+    while state.epoch < train_cfg["epochs"] and not state.stopped_early:
+        epoch, started = state.epoch, time.perf_counter()
+        model.train()
+        shuffle = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        sums: dict[str, float] = {}
+        bar = tqdm(
+            train.batches(train_cfg["batch_size"], shuffle, device, limit),
+            total=per_epoch, desc=f"epoch {epoch + 1}/{train_cfg['epochs']}",
+            disable=not progress_bar, mininterval=1.0, leave=False,
+        )  # fmt: skip
+        for batch in bar:
+            loss, logs = model.training_step(batch, state.step / max(total_steps, 1))
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"non-finite training loss {loss.item()} at epoch {epoch + 1}, step {state.step}; "
+                    "lower the learning rate or check the data"
+                )
+            optimisers.step(loss)
+            state.step += 1
+            for key, value in logs.items():
+                sums[key] = sums.get(key, 0.0) + value
+            bar.set_postfix(loss=f"{logs['loss']:.3f}", refresh=False)
+        val = evaluate_loss(model, valid, train_cfg["batch_size"], device)
+        row = {"epoch": epoch + 1, "step": state.step, "lr": optimisers.lr}
+        row.update({f"train_{k}": v / per_epoch for k, v in sums.items()})
+        row.update({f"val_{k}": v for k, v in val.items()})
+        row["seconds"] = time.perf_counter() - started
+        state.history.append(row)
+        print(
+            f"epoch {epoch + 1}: train loss {row['train_loss']:.4f}  val loss {val['loss']:.4f}  "
+            f"({row['seconds']:.1f}s)"
+        )
+
+        if val["loss"] < state.best_val:
+            state.best_val, state.best_epoch, state.bad_epochs = val["loss"], epoch + 1, 0
+            best_weights = copy.deepcopy(model.state_dict())
+        elif decay is not None and epoch + 1 >= decay.get("start_epoch", 0):
+            state.bad_epochs += 1
+            if state.bad_epochs >= decay["patience"]:
+                # He et al. (2019): decay the learning rate and restart from the best weights.
+                # The best-loss tracker keeps the best *validation* loss (the authors' DG-VAE
+                # code reset it to a training loss here).
+                optimisers.scale_lr(decay["factor"])
+                model.load_state_dict(best_weights)
+                state.bad_epochs, state.decays = 0, state.decays + 1
+                state.stopped_early = state.decays >= decay.get("max_decays", math.inf)
+        state.epoch += 1
+        save_torch(
+            resume_path,
+            {
+                "fingerprint": fingerprint,
+                "model": model.state_dict(),
+                "optimizers": optimisers.state_dict(),
+                "best_weights": best_weights,
+                "loop": asdict(state),
+                "rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            },
+        )
+    return best_weights, state
+
+
+@torch.no_grad()
+def evaluate_loss(
+    model: nn.Module, split: TokenSplit, batch_size: int, device: torch.device
+) -> dict[str, float]:
+    """Per-example means of the model's validation sums over a whole split."""
+    model.eval()
+    totals: dict[str, float] = {}
+    for batch in split.batches(batch_size, device=device):
+        for key, value in model.validation_step(batch).items():
+            totals[key] = totals.get(key, 0.0) + value
+    count = totals.pop("count")
+    return {key: value / count for key, value in totals.items()}
+
+
+def write_history(path: Path, history: list[dict[str, float]]) -> None:
+    """The training curve as CSV (one row per epoch), written atomically."""
+    columns = list(dict.fromkeys(key for row in history for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    write_text(path, buffer.getvalue())

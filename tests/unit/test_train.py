@@ -1,0 +1,128 @@
+"""The training loop: exact resume after a kill, NaN guard, lr decay on plateau."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from latentrepro.data.batches import TokenSplit
+from latentrepro.models.text import TextVAE
+from latentrepro.train import NonFiniteLossError, fit
+
+
+def split(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(3, 8, (n,), generator=g)
+    tokens = torch.zeros(n, 8, dtype=torch.long)
+    for i, length in enumerate(lengths.tolist()):
+        tokens[i, :length] = torch.randint(4, 20, (length,), generator=g)
+        tokens[i, 0], tokens[i, length - 1] = 1, 2
+    return TokenSplit(tokens, lengths, {})
+
+
+def config(epochs=3, **model):
+    return {
+        "dataset": {"name": "toy"},
+        "arch": {"embed_dim": 8, "hidden_dim": 16, "latent_dim": 4, "dropout": 0.2},
+        "model": {
+            "name": "vae",
+            "prior": {"name": "gaussian"},
+            "regulariser": {"name": "kl", "schedule": {"name": "linear", "warmup": 0.5}},
+            "optimizer": {"name": "adam", "lr": 0.01, "clip_norm": 5.0},
+            **model,
+        },
+        "train": {"epochs": epochs, "batch_size": 16, "max_batches_per_epoch": None},
+        "device": "cpu",
+    }
+
+
+def test_a_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    train, valid, cfg = split(64, 0), split(16, 1), config()
+    torch.manual_seed(123)
+    reference, _ = fit(TextVAE.from_config(cfg, 20), train, valid, cfg, 0, tmp_path / "a.pt", False)
+
+    import latentrepro.train as train_module
+
+    real = train_module.evaluate_loss
+    calls = {"n": 0}
+
+    def killed_in_epoch_two(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate_loss", killed_in_epoch_two)
+    torch.manual_seed(123)
+    killed = TextVAE.from_config(cfg, 20)
+    torch.manual_seed(999)  # whatever the process's RNG state, fit seeds itself
+    with pytest.raises(KeyboardInterrupt):
+        fit(killed, train, valid, cfg, 0, tmp_path / "b.pt", False)
+    assert torch.load(tmp_path / "b.pt", weights_only=False)["loop"]["epoch"] == 1
+    monkeypatch.setattr(train_module, "evaluate_loss", real)
+    torch.manual_seed(7)
+    resumed, state = fit(
+        TextVAE.from_config(cfg, 20), train, valid, cfg, 0, tmp_path / "b.pt", False
+    )
+    assert state.epoch == 3 and len(state.history) == 3
+    for key in reference:
+        torch.testing.assert_close(resumed[key], reference[key], rtol=0, atol=0)
+
+
+def test_a_checkpoint_of_another_config_is_not_resumed(tmp_path):
+    train, valid = split(32, 0), split(8, 1)
+    fit(TextVAE.from_config(config(1), 20), train, valid, config(1), 0, tmp_path / "r.pt", False)
+    _, state = fit(
+        TextVAE.from_config(config(2), 20), train, valid, config(2), 0, tmp_path / "r.pt", False
+    )
+    assert [row["epoch"] for row in state.history] == [1, 2]
+
+
+class Scripted(nn.Module):
+    """A model whose validation losses follow a script; training does nothing useful."""
+
+    def __init__(self, val_losses, train_loss=1.0):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+        self.val_losses, self.train_loss, self.epoch = list(val_losses), train_loss, 0
+
+    def training_step(self, batch, progress):
+        return self.w * 0 + self.train_loss, {"loss": float(self.train_loss)}
+
+    def validation_step(self, batch):
+        return {
+            "loss": self.val_losses[self.epoch] * batch["tokens"].size(0),
+            "count": batch["tokens"].size(0),
+        }
+
+
+def test_non_finite_loss_stops_training(tmp_path):
+    model = Scripted([1.0], train_loss=math.nan)
+    with pytest.raises(NonFiniteLossError, match="non-finite training loss nan at epoch 1"):
+        fit(model, split(8, 0), split(8, 1), config(1), 0, tmp_path / "r.pt", False)
+
+
+def test_lr_halves_on_plateau_and_stops_after_max_decays(tmp_path, monkeypatch):
+    losses = [5.0, 4.0, 4.5, 4.5, 3.0, 3.5, 3.5, 9.0, 9.0]
+    model = Scripted(losses)
+    import latentrepro.train as train_module
+
+    real = train_module.evaluate_loss
+
+    def advancing(*args, **kwargs):
+        out = real(*args, **kwargs)
+        model.epoch += 1
+        return out
+
+    monkeypatch.setattr(train_module, "evaluate_loss", advancing)
+    decay = {"factor": 0.5, "patience": 2, "start_epoch": 0, "max_decays": 2}
+    cfg = config(len(losses), optimizer={"name": "sgd", "lr": 1.0}, lr_decay=decay)
+    _, state = fit(model, split(8, 0), split(8, 1), cfg, 0, tmp_path / "r.pt", False)
+    lrs = [row["lr"] for row in state.history]
+    # Rows hold the lr each epoch trained with. Epochs 3-4 fail to beat 4.0 -> halve after
+    # epoch 4; epoch 5 improves; epochs 6-7 fail -> halve a second time and stop.
+    assert lrs == [1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5]
+    assert state.stopped_early and state.decays == 2
+    # The tracker holds the best *validation* loss (the authors' code reset it to a train loss).
+    assert state.best_val == 3.0 and state.best_epoch == 5
