@@ -1,0 +1,39 @@
+"""Tables and figures from metrics JSONs, training histories and posterior means."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from latentrepro.io import read_json, write_json
+from latentrepro.report.figures import plot_latents, plot_training_curves, run_label
+from latentrepro.report.tables import collect_metrics, summarise, write_table
+
+
+def build_report(
+    experiments: dict[str, dict[str, Any]],
+    metrics_paths: list[Path],
+    history_paths: list[Path],
+    latent_paths: list[Path],
+    tables_dir: Path,
+    figures_dir: Path,
+    summary_path: Path,
+) -> list[Path]:
+    """Write, per experiment, its table (md, csv, tex), its training curves and its latent
+    projection, plus one summary JSON of every table's means (what DVC tracks as metrics)."""
+    frame = collect_metrics([read_json(path) for path in metrics_paths])
+    written: list[Path] = []
+    summary: dict[str, Any] = {}
+    for name, exp in experiments.items():
+        pairs = {(d, m) for d in exp["datasets"] for m in exp["models"]}
+        means, stds = summarise(
+            frame[frame.dataset.isin(exp["datasets"]) & frame.model.isin(exp["models"])]
+        )
+        written += write_table(means, stds, tables_dir / name)
+        summary[name] = {f"{d}/{m}": row.to_dict() for (d, m), row in means.iterrows()}
+        mine = [p for p in history_paths if run_label(p)[:2] in pairs]
+        written.append(plot_training_curves(mine, figures_dir / f"{name}_curves.png", title=name))
+        mine = [p for p in latent_paths if run_label(p)[:2] in pairs]
+        written.append(plot_latents(mine, figures_dir / f"{name}_latents.png", title=name))
+    write_json(summary_path, summary)
+    return [*written, summary_path]

@@ -1,0 +1,75 @@
+"""Result tables: one row per (dataset, model), mean ± std over seeds, as Markdown, CSV and LaTeX."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from latentrepro.io import write_text
+
+#: Column order of the tables; metrics not listed here follow in alphabetical order.
+METRIC_ORDER = ["nll", "ppl", "neg_elbo", "rec", "kl", "mi", "au"]
+#: Bookkeeping values in the metrics JSON that are not table columns.
+NOT_COLUMNS = {"sentences", "tokens"}
+LABELS = {
+    "nll": "NLL",
+    "ppl": "PPL",
+    "neg_elbo": "-ELBO",
+    "rec": "Rec",
+    "kl": "KL",
+    "mi": "MI",
+    "au": "AU",
+}
+
+
+def collect_metrics(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per metrics JSON: dataset, model, seed and the metric values."""
+    rows = [
+        {"dataset": r["dataset"], "model": r["model"], "seed": r["seed"], **r["metrics"]}
+        for r in records
+    ]
+    frame = pd.DataFrame(rows, columns=None if rows else ["dataset", "model", "seed"])
+    return frame.drop(columns=[c for c in NOT_COLUMNS if c in frame.columns])
+
+
+def metric_columns(frame: pd.DataFrame) -> list[str]:
+    present = [c for c in frame.columns if c not in ("dataset", "model", "seed")]
+    ordered = [c for c in METRIC_ORDER if c in present]
+    return ordered + sorted(set(present) - set(ordered))
+
+
+def summarise(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Means and sample standard deviations (NaN for one seed) over seeds, per (dataset, model).
+
+    Both frames carry a ``seeds`` column with the number of seeds aggregated.
+    """
+    columns = metric_columns(frame)
+    grouped = frame.groupby(["dataset", "model"], sort=True)
+    means, stds = grouped[columns].mean(), grouped[columns].std(ddof=1)
+    means["seeds"] = stds["seeds"] = grouped.size()
+    return means, stds
+
+
+def format_cells(means: pd.DataFrame, stds: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """``mean ± std`` strings (``mean`` alone where only one seed ran)."""
+    cells = pd.DataFrame(index=means.index)
+    for column in means.columns.drop("seeds"):
+        cells[LABELS.get(column, column)] = [
+            f"{m:.{digits}f}" if pd.isna(s) else f"{m:.{digits}f} ± {s:.{digits}f}"
+            for m, s in zip(means[column], stds[column], strict=True)
+        ]
+    cells["seeds"] = means["seeds"].astype(int)
+    return cells
+
+
+def write_table(means: pd.DataFrame, stds: pd.DataFrame, stem: Path) -> list[Path]:
+    """Write ``stem``.md (formatted), ``stem``.csv (means and stds as numbers) and ``stem``.tex."""
+    cells = format_cells(means, stds).reset_index()
+    numbers = means.join(stds.drop(columns="seeds"), rsuffix="_std").reset_index()
+    paths = [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex")]
+    write_text(paths[0], cells.to_markdown(index=False) + "\n")
+    write_text(paths[1], numbers.to_csv(index=False, float_format="%.6g"))
+    write_text(paths[2], cells.to_latex(index=False).replace("±", r"$\pm$"))
+    return paths
