@@ -1,0 +1,18 @@
+# latentrepro: download -> tokenize -> train -> evaluate -> report.
+# Everything that varies lives in params.yaml; the rules only call the `latentrepro` CLI.
+
+
+configfile: "params.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.report.output,

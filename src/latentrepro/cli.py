@@ -1,0 +1,241 @@
+"""``latentrepro <stage> ...``: the only entry point the workflow's rules call.
+
+Every stage takes its inputs and outputs as explicit paths and the part of params.yaml it
+depends on as JSON (resolved by :mod:`latentrepro.config`), writes its outputs atomically, and
+exits non-zero with a one-line reason on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from latentrepro.config import ParamsError, config_hash, load_params, runs
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({err}): {text[:80]!r}") from None
+
+
+def cmd_download(args: argparse.Namespace) -> None:
+    from latentrepro.data.download import fetch_dataset
+
+    mirror = args.mirror or os.environ.get("LATENTREPRO_MIRROR") or None
+    mirror = Path(mirror) if mirror else None
+    path = fetch_dataset(args.dataset, Path(args.root), mirror, args.options, progress=True)
+    print(f"{args.dataset}: ready in {path}")
+
+
+def cmd_tokenize(args: argparse.Namespace) -> None:
+    from latentrepro.data.registry import get_dataset
+    from latentrepro.data.tokenize import tokenize_dataset
+
+    stats = tokenize_dataset(
+        Path(args.raw), Path(args.out), get_dataset(args.dataset), args.vocab_size, args.max_length
+    )
+    print(json.dumps({k: v for k, v in stats.items() if k != "raw_sha256"}, indent=1))
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    import torch
+
+    from latentrepro.data.batches import TokenSplit
+    from latentrepro.io import save_torch
+    from latentrepro.models.text import TextVAE
+    from latentrepro.train import fit, write_history
+
+    config, data = args.config, Path(args.data)
+    vocab_size = len(json.loads((data / "vocab.json").read_text(encoding="utf-8"))["itos"])
+    torch.manual_seed(args.seed)  # the initial weights are a function of the seed
+    model = TextVAE.from_config(config, vocab_size)
+    weights, state = fit(
+        model,
+        TokenSplit.load(data / "train.pt"),
+        TokenSplit.load(data / "valid.pt"),
+        config,
+        args.seed,
+        Path(args.resume),
+        progress_bar=not args.no_progress,
+    )
+    write_history(Path(args.history), state.history)
+    meta = {
+        "config": config,
+        "config_hash": config_hash(config),
+        "seed": args.seed,
+        "vocab_size": vocab_size,
+        "best_epoch": state.best_epoch,
+        "epochs_run": state.epoch,
+        "lr_decays": state.decays,
+    }
+    save_torch(args.out, {"state_dict": weights, **meta})
+    Path(args.resume).unlink(missing_ok=True)
+    print(f"saved {args.out} (best validation epoch {state.best_epoch})")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    import torch
+
+    from latentrepro.data.batches import TokenSplit
+    from latentrepro.evaluate import evaluate_text_vae
+    from latentrepro.io import save_torch, write_json
+    from latentrepro.models.text import TextVAE
+    from latentrepro.provenance import dataset_checksums, git_revision
+    from latentrepro.train import resolve_device
+
+    checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    model = TextVAE.from_config(checkpoint["config"], checkpoint["vocab_size"])
+    model.load_state_dict(checkpoint["state_dict"])
+    settings = args.settings["evaluate"]
+    device = resolve_device(args.settings["device"])
+    split = TokenSplit.load(Path(args.data) / f"{args.split}.pt")
+    metrics, latents = evaluate_text_vae(model, split, settings, args.seed, device)
+    train_config = checkpoint["config"]
+    record = {
+        "dataset": train_config["dataset"]["name"],
+        "model": train_config["model"]["name"],
+        "seed": args.seed,
+        "split": args.split,
+        "metrics": metrics,
+        "estimators": {
+            **settings,
+            "nll": f"importance-weighted log p(x), k={settings['iw_samples']} samples of q(z|x)",
+            "mi": f"He et al. 2019, q(z) aggregated over each {settings.get('mi_aggregate', 'split')}",
+        },
+        "provenance": {
+            "train_config_hash": checkpoint["config_hash"],
+            "evaluate_config_hash": config_hash(args.settings),
+            "git_revision": git_revision(),
+            "data": dataset_checksums(Path(args.manifest)),
+            "best_epoch": checkpoint["best_epoch"],
+            "epochs_run": checkpoint["epochs_run"],
+        },
+    }
+    save_torch(args.latents, latents)
+    write_json(args.out, record)
+    print(json.dumps(metrics, indent=1))
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from latentrepro.report import build_report
+
+    written = build_report(
+        experiments=args.experiments,
+        metrics_paths=[Path(p) for p in args.metrics],
+        history_paths=[Path(p) for p in args.histories],
+        latent_paths=[Path(p) for p in args.latents],
+        tables_dir=Path(args.tables),
+        figures_dir=Path(args.figures),
+        summary_path=Path(args.summary),
+    )
+    print("\n".join(str(p) for p in written))
+
+
+def cmd_check_params(args: argparse.Namespace) -> None:
+    overrides = dict(_parse_override(item) for item in args.set)
+    params = load_params(args.params, overrides)
+    grid = runs(params)
+    print(f"{args.params}: valid; profile {params['profile']!r} trains {len(grid)} run(s)")
+    for run in grid:
+        print(f"  {run.dataset} / {run.model} / seed {run.seed}")
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    key, sep, value = item.partition("=")
+    if not sep:
+        raise ParamsError(f"--set expects KEY=VALUE, got {item!r}")
+    return key, yaml.safe_load(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="latentrepro", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(
+        name: str, func: Callable[[argparse.Namespace], None], help: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = add(
+        "download", cmd_download, "fetch (or generate) a dataset, sha256-checked, into ROOT/DATASET"
+    )
+    p.add_argument("dataset")
+    p.add_argument("--root", default="data/raw")
+    p.add_argument(
+        "--mirror",
+        default=None,
+        help="local directory holding the dataset files (default: $LATENTREPRO_MIRROR)",
+    )
+    p.add_argument(
+        "--options", type=_json, default={}, help="generator options (JSON), embedded datasets"
+    )
+
+    p = add("tokenize", cmd_tokenize, "build the vocabulary and numericalise a text dataset")
+    p.add_argument("dataset")
+    p.add_argument("--raw", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--vocab-size", type=int, required=True)
+    p.add_argument("--max-length", type=int, required=True)
+
+    p = add("train", cmd_train, "train one model on one dataset with one seed (resumable)")
+    p.add_argument("--config", type=_json, required=True, help="resolved training config (JSON)")
+    p.add_argument("--data", required=True, help="processed dataset directory")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True, help="model file to write")
+    p.add_argument("--history", required=True, help="training curve CSV to write")
+    p.add_argument("--resume", required=True, help="checkpoint path for resuming after a kill")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = add("evaluate", cmd_evaluate, "compute the metrics of a trained model on a split")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    p.add_argument("--settings", type=_json, required=True, help="estimator settings (JSON)")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--manifest", required=True, help="raw dataset manifest (for sha256 provenance)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--latents", required=True)
+
+    p = add("report", cmd_report, "tables (md, csv, tex) and figures from metrics and histories")
+    p.add_argument("--experiments", type=_json, required=True)
+    p.add_argument("--metrics", nargs="+", required=True)
+    p.add_argument("--histories", nargs="*", default=[])
+    p.add_argument("--latents", nargs="*", default=[])
+    p.add_argument("--tables", required=True)
+    p.add_argument("--figures", required=True)
+    p.add_argument("--summary", required=True)
+
+    p = add(
+        "check-params", cmd_check_params, "validate params.yaml and list the runs of its profile"
+    )
+    p.add_argument("--params", default="params.yaml")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from latentrepro.data.download import DataError
+    from latentrepro.train import NonFiniteLossError
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ParamsError, DataError, NonFiniteLossError, FileNotFoundError, ValueError) as err:
+        print(f"latentrepro {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

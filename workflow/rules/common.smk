@@ -1,0 +1,51 @@
+import json
+import os
+import sys
+from pathlib import Path
+
+from latentrepro import config as lr
+
+try:
+    PARAMS = lr.validate_params(config)
+except lr.ParamsError as err:
+    sys.exit(str(err))
+
+RUNS = lr.runs(PARAMS)
+DATASETS = lr.datasets(PARAMS)
+EXPERIMENTS = lr.experiments(PARAMS)
+DATA = PARAMS["data"]["root"]
+# The mirror reaches `latentrepro download` through the environment rather than `params`:
+# where the files come from is not provenance (they are sha256-checked either way), so
+# switching between a mirror and the network must rerun nothing.
+os.environ.update(LATENTREPRO_MIRROR=PARAMS["data"]["mirror"] or "")
+
+
+envvars:
+    "LATENTREPRO_MIRROR",
+
+
+# Jobs ask a cluster for a GPU unless the profile runs on the CPU.
+GPUS = 0 if lr.active_profile(PARAMS)["device"] == "cpu" else 1
+ENV = "../envs/latentrepro.yaml"
+
+
+wildcard_constraints:
+    dataset="[a-z][a-z0-9_]*",
+    model="[a-z][a-z0-9_]*",
+    seed=r"\d+",
+
+
+def code(*parts):
+    """The package's Python sources under src/latentrepro/<part>, as inputs, so that a job
+    reruns when the code it runs changes (the same dependencies dvc.yaml declares)."""
+    root = Path(workflow.basedir) / "src" / "latentrepro"
+    files = []
+    for part in parts:
+        path = root / part
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return [str(f.relative_to(workflow.basedir)) for f in files]
+
+
+def run_paths(pattern):
+    """`pattern` formatted for every (dataset, model, seed) of the active profile."""
+    return [pattern.format(dataset=r.dataset, model=r.model, seed=r.seed) for r in RUNS]

@@ -1,0 +1,28 @@
+rule evaluate:
+    input:
+        model="results/checkpoints/{dataset}/{model}/seed{seed}/model.pt",
+        data=f"{DATA}/processed/{{dataset}}",
+        raw=f"{DATA}/raw/{{dataset}}",
+        code=code("metrics", "evaluate.py"),
+    output:
+        metrics="results/metrics/runs/{dataset}/{model}/seed{seed}.json",
+        latents="results/latents/{dataset}/{model}/seed{seed}.pt",
+    log:
+        "logs/evaluate/{dataset}/{model}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{dataset}/{model}/seed{seed}.tsv"
+    conda:
+        ENV
+    resources:
+        gpu=GPUS,
+    params:
+        settings=lambda w: json.dumps(lr.evaluate_config(PARAMS), sort_keys=True),
+    shell:
+        "latentrepro evaluate --checkpoint {input.model} --data {input.data}"
+        " --manifest {input.raw}/manifest.json --settings {params.settings:q}"
+        " --seed {wildcards.seed} --out {output.metrics} --latents {output.latents} > {log} 2>&1"
+
+
+rule all_evaluate:
+    input:
+        run_paths("results/metrics/runs/{dataset}/{model}/seed{seed}.json"),
