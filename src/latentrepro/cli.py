@@ -47,21 +47,16 @@ def cmd_tokenize(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    import torch
-
-    from latentrepro.data.batches import TokenSplit
     from latentrepro.io import save_torch
-    from latentrepro.models.text import TextVAE
+    from latentrepro.models import build_model, get_family
     from latentrepro.train import fit, write_history
 
     config, data = args.config, Path(args.data)
-    vocab_size = len(json.loads((data / "vocab.json").read_text(encoding="utf-8"))["itos"])
-    torch.manual_seed(args.seed)  # the initial weights are a function of the seed
-    model = TextVAE.from_config(config, vocab_size)
+    family = get_family(config)
     weights, state = fit(
-        model,
-        TokenSplit.load(data / "train.pt"),
-        TokenSplit.load(data / "valid.pt"),
+        build_model(config, data, args.seed),
+        family.load_split(data / "train.pt"),
+        family.load_split(data / "valid.pt"),
         config,
         args.seed,
         Path(args.resume),
@@ -72,7 +67,6 @@ def cmd_train(args: argparse.Namespace) -> None:
         "config": config,
         "config_hash": config_hash(config),
         "seed": args.seed,
-        "vocab_size": vocab_size,
         "best_epoch": state.best_epoch,
         "epochs_run": state.epoch,
         "lr_decays": state.decays,
@@ -85,32 +79,27 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     import torch
 
-    from latentrepro.data.batches import TokenSplit
-    from latentrepro.evaluate import evaluate_text_vae
     from latentrepro.io import save_torch, write_json
-    from latentrepro.models.text import TextVAE
+    from latentrepro.models import build_model, get_family
     from latentrepro.provenance import dataset_checksums, git_revision
     from latentrepro.train import resolve_device
 
     checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    model = TextVAE.from_config(checkpoint["config"], checkpoint["vocab_size"])
+    train_config, data = checkpoint["config"], Path(args.data)
+    family = get_family(train_config)
+    model = build_model(train_config, data, args.seed)
     model.load_state_dict(checkpoint["state_dict"])
     settings = args.settings["evaluate"]
     device = resolve_device(args.settings["device"])
-    split = TokenSplit.load(Path(args.data) / f"{args.split}.pt")
-    metrics, latents = evaluate_text_vae(model, split, settings, args.seed, device)
-    train_config = checkpoint["config"]
+    split = family.load_split(data / f"{args.split}.pt")
+    metrics, latents = family.evaluate(model, split, settings, args.seed, device)
     record = {
         "dataset": train_config["dataset"]["name"],
         "model": train_config["model"]["name"],
         "seed": args.seed,
         "split": args.split,
         "metrics": metrics,
-        "estimators": {
-            **settings,
-            "nll": f"importance-weighted log p(x), k={settings['iw_samples']} samples of q(z|x)",
-            "mi": f"He et al. 2019, q(z) aggregated over each {settings.get('mi_aggregate', 'split')}",
-        },
+        "estimators": {**settings, "protocol": family.protocol},
         "provenance": {
             "train_config_hash": checkpoint["config_hash"],
             "evaluate_config_hash": config_hash(args.settings),
