@@ -27,6 +27,9 @@ envvars:
 # Jobs ask a cluster for a GPU unless the profile runs on the CPU.
 GPUS = 0 if lr.active_profile(PARAMS)["device"] == "cpu" else 1
 ENV = "../envs/latentrepro.yaml"
+# Paper-specific rule files (workflow/rules/<paper>.smk) append their final outputs here;
+# `rule all` requests them next to the generic report.
+EXTRA_TARGETS = []
 
 
 wildcard_constraints:
