@@ -40,8 +40,8 @@ def manifest(root: Path, name: str) -> dict[str, Any]:
 
 
 def leftovers(directory: Path) -> list[str]:
-    """Temporary files an interrupted atomic write could have left behind."""
-    return sorted(path.name for path in directory.rglob("*.tmp"))
+    """Temporary files or staging directories a failed fetch could have left behind."""
+    return sorted(p.name for pattern in ("*.tmp", "*.partial") for p in directory.rglob(pattern))
 
 
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,7 +128,6 @@ def test_gzip_copy_in_the_mirror_is_accepted(tmp_path: Path) -> None:
 @needs_mirror
 def test_corrupt_mirror_file_fails_and_leaves_no_file_and_no_manifest(tmp_path: Path) -> None:
     root = tmp_path / "raw"
-    fetch_dataset("ptb", root, MIRROR, progress=False)  # a complete earlier fetch
     corrupt = bytearray((MIRROR / "ptb" / "ptb.valid.txt").read_bytes())
     corrupt[1000] ^= 0x01
     mirror = ptb_mirror(tmp_path, bytes(corrupt))
@@ -138,8 +137,20 @@ def test_corrupt_mirror_file_fails_and_leaves_no_file_and_no_manifest(tmp_path: 
     assert error.value.expected == get_dataset("ptb").files[1].sha256
     assert error.value.actual == sha(bytes(corrupt))
     assert "ptb.valid.txt" in str(error.value) and error.value.expected in str(error.value)
-    assert not (root / "ptb" / "ptb.valid.txt").exists()
-    assert not (root / "ptb" / "manifest.json").exists()
+    assert not (root / "ptb").exists()  # not even the verified train file
+    assert not leftovers(root)
+
+
+@needs_mirror
+def test_a_failed_refetch_keeps_the_verified_copy(tmp_path: Path) -> None:
+    root = tmp_path / "raw"
+    fetch_dataset("ptb", root, MIRROR, progress=False)
+    before = {p.name: p.read_bytes() for p in (root / "ptb").iterdir()}
+    corrupt = bytearray((MIRROR / "ptb" / "ptb.valid.txt").read_bytes())
+    corrupt[1000] ^= 0x01
+    with pytest.raises(ChecksumError):
+        fetch_dataset("ptb", root, ptb_mirror(tmp_path, bytes(corrupt)), progress=False)
+    assert {p.name: p.read_bytes() for p in (root / "ptb").iterdir()} == before
     assert not leftovers(root)
 
 
@@ -157,8 +168,8 @@ def test_file_missing_from_the_mirror_is_named_when_offline(
     assert str(MIRROR / "yahoo" / "train.txt.gz") in message
     assert "data.mirror" in message and "--mirror DIR" in message and "yahoo/train.txt" in message
     assert "val.txt" not in message  # the mirrored splits were fetched
-    assert (tmp_path / "yahoo" / "val.txt").is_file()
-    assert not (tmp_path / "yahoo" / "manifest.json").exists()
+    assert not (tmp_path / "yahoo").exists()  # an incomplete dataset is not left behind
+    assert not leftovers(tmp_path)
 
 
 def test_offline_without_mirror_names_file_url_and_fix(
@@ -174,7 +185,8 @@ def test_offline_without_mirror_names_file_url_and_fix(
     assert "set data.mirror in params.yaml (or pass --mirror DIR)" in message
     assert "ptb/ptb.train.txt (gzip-compressed copies accepted)" in message
     assert isinstance(error.value, DataError)
-    assert not list((tmp_path / "ptb").iterdir())
+    assert not (tmp_path / "ptb").exists()
+    assert not leftovers(tmp_path)
 
 
 # --- the download path, exercised with file:// URLs to archives built here ---------------------
@@ -312,7 +324,8 @@ def test_interrupted_download_leaves_no_partial_file(
     root = tmp_path / "raw"
     with pytest.raises(DataUnavailableError, match="ConnectionResetError"):
         fetch_dataset("fake", root, None, progress=False)
-    assert list((root / "fake").iterdir()) == []
+    assert not (root / "fake").exists()
+    assert not leftovers(root)
 
 
 def test_a_download_page_instead_of_an_archive_is_reported(

@@ -12,9 +12,11 @@ import gzip
 import hashlib
 import http.client
 import io
+import os
 import shutil
 import sys
 import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -70,24 +72,35 @@ def fetch_dataset(
     """
     spec = get_dataset(name)
     root, mirror = Path(root), None if mirror is None else Path(mirror)
-    dest = root / name
-    dest.mkdir(parents=True, exist_ok=True)
-    manifest = dest / "manifest.json"
-    manifest.unlink(missing_ok=True)
-    record: dict[str, Any] = {"dataset": name, "license": spec.license, "homepage": spec.homepage}
-    if spec.generator is not None:
-        spec.generator(dest, dict(options or {}))
-        record["options"] = dict(options or {})
-        record["files"] = {
-            path.name: _generated_entry(path)
-            for path in sorted(dest.iterdir())
-            if path.is_file() and path != manifest and not path.name.startswith(".")
+    if spec.generator is None and options:
+        raise ValueError(f"dataset {name!r} is not generated and takes no options: {options}")
+    root.mkdir(parents=True, exist_ok=True)
+    # The dataset is assembled in a hidden sibling and renamed into place only when every file
+    # is verified: a failure or a kill leaves neither a partial dataset nor a stale manifest.
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=root))
+    try:
+        record: dict[str, Any] = {
+            "dataset": name,
+            "license": spec.license,
+            "homepage": spec.homepage,
         }
-    else:
-        if options:
-            raise ValueError(f"dataset {name!r} is not generated and takes no options: {options}")
-        record["files"] = _fetch_remote(spec, dest, root / ".cache", mirror, progress)
-    write_json(manifest, record)
+        if spec.generator is not None:
+            spec.generator(staging, dict(options or {}))
+            record["options"] = dict(options or {})
+            record["files"] = {
+                path.name: _generated_entry(path)
+                for path in sorted(staging.iterdir())
+                if path.is_file() and not path.name.startswith(".")
+            }
+        else:
+            record["files"] = _fetch_remote(spec, staging, root / ".cache", mirror, progress)
+        write_json(staging / "manifest.json", record)
+        dest = root / name
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(staging, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return dest
 
 
