@@ -52,12 +52,12 @@ def summarise(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return means, stds
 
 
-def format_cells(means: pd.DataFrame, stds: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """``mean ± std`` strings (``mean`` alone where only one seed ran)."""
+def format_cells(means: pd.DataFrame, stds: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """``mean ± std`` strings with ``digits`` significant digits (``mean`` alone for one seed)."""
     cells = pd.DataFrame(index=means.index)
     for column in means.columns.drop("seeds"):
         cells[LABELS.get(column, column)] = [
-            f"{m:.{digits}f}" if pd.isna(s) else f"{m:.{digits}f} ± {s:.{digits}f}"
+            f"{m:.{digits}g}" if pd.isna(s) else f"{m:.{digits}g} ± {s:.{digits - 1}g}"
             for m, s in zip(means[column], stds[column], strict=True)
         ]
     cells["seeds"] = means["seeds"].astype(int)
@@ -67,9 +67,12 @@ def format_cells(means: pd.DataFrame, stds: pd.DataFrame, digits: int = 2) -> pd
 def write_table(means: pd.DataFrame, stds: pd.DataFrame, stem: Path) -> list[Path]:
     """Write ``stem``.md (formatted), ``stem``.csv (means and stds as numbers) and ``stem``.tex."""
     cells = format_cells(means, stds).reset_index()
-    numbers = means.join(stds.drop(columns="seeds"), rsuffix="_std").reset_index()
+    numbers = means.join(stds.drop(columns="seeds").add_suffix("_std")).reset_index()
     paths = [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex")]
-    write_text(paths[0], cells.to_markdown(index=False) + "\n")
+    align = ["left"] * means.index.nlevels + ["right"] * (cells.shape[1] - means.index.nlevels)
+    # disable_numparse: keep the formatted strings as they are (tabulate would reformat them).
+    markdown = cells.to_markdown(index=False, disable_numparse=True, colalign=align)
+    write_text(paths[0], markdown + "\n")
     write_text(paths[1], numbers.to_csv(index=False, float_format="%.6g"))
     write_text(paths[2], cells.to_latex(index=False).replace("±", r"$\pm$"))
     return paths
