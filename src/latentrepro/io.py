@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import torch
-
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
@@ -52,6 +50,8 @@ def save_torch(path: str | os.PathLike[str], obj: Any) -> None:
     Saving through a file handle keeps torch from naming the archive's inner folder after the
     (random) temporary file name, so equal objects give equal bytes.
     """
+    import torch  # here, not at module level: the Snakefile imports this module's users
+
     with atomic_path(path) as tmp, tmp.open("wb") as handle:
         torch.save(obj, handle)
 
@@ -59,8 +59,6 @@ def save_torch(path: str | os.PathLike[str], obj: Any) -> None:
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
-    if isinstance(obj, torch.Tensor) and obj.numel() == 1:
-        return obj.item()
-    if hasattr(obj, "item"):  # numpy scalars
+    if hasattr(obj, "item"):  # numpy scalars and one-element tensors
         return obj.item()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
