@@ -34,9 +34,9 @@ CASES = [
 def run_case(args: argparse.Namespace) -> dict[str, float]:
     import torch
 
+    from latentrepro.clel_config import clel_train_config
     from latentrepro.config import load_params
     from latentrepro.models.image import CLEL, ImageEBM
-    from latentrepro.models.image.params import clel_train_config
     from latentrepro.train import Optimisers
 
     torch.set_num_threads(args.threads)

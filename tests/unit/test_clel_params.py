@@ -2,13 +2,13 @@
 
 import pytest
 
-from latentrepro.config import REPO_ROOT, ParamsError, load_params
-from latentrepro.models.image.params import (
+from latentrepro.clel_config import (
     check_clel_params,
     clel_evaluate_config,
     clel_runs,
     clel_train_config,
 )
+from latentrepro.config import REPO_ROOT, ParamsError, load_params
 
 PARAMS = REPO_ROOT / "params.yaml"
 

@@ -1,7 +1,7 @@
 # P3 (CLEL): image EBMs (baseline and CLEL) on image datasets, FID with the workflow's own
 # classifier (or Inception), conditional/compositional samples, tables and figures.
 # Images have their own data tree (data/images/{raw,processed}) and DVC stage `clel`.
-from latentrepro.models.image import params as clel_params
+from latentrepro import clel_config as clel_params
 
 CLEL = clel_params.clel_profile(PARAMS)
 CLEL_RUNS = clel_params.clel_runs(PARAMS)
