@@ -46,6 +46,14 @@ def cmd_tokenize(args: argparse.Namespace) -> None:
     print(json.dumps({k: v for k, v in stats.items() if k != "raw_sha256"}, indent=1))
 
 
+def cmd_prepare_arrays(args: argparse.Namespace) -> None:
+    from latentrepro.data.registry import get_dataset
+    from latentrepro.data.tokenize import prepare_arrays
+
+    stats = prepare_arrays(Path(args.raw), Path(args.out), get_dataset(args.dataset))
+    print(json.dumps({k: v for k, v in stats.items() if k != "raw_sha256"}, indent=1))
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from latentrepro.io import save_torch
     from latentrepro.models import build_model, get_family
@@ -129,6 +137,41 @@ def cmd_report(args: argparse.Namespace) -> None:
     print("\n".join(str(p) for p in written))
 
 
+def cmd_clel_conditional(args: argparse.Namespace) -> None:
+    import torch
+
+    from latentrepro.data.images import ImageSplit
+    from latentrepro.io import save_torch
+    from latentrepro.models import build_model
+    from latentrepro.models.image import CLEL
+    from latentrepro.models.image.conditional import guided_samples
+
+    checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    model = build_model(checkpoint["config"], Path(args.data), checkpoint["seed"])
+    if not isinstance(model, CLEL):
+        raise ValueError(f"{args.checkpoint}: conditional sampling needs a CLEL model")
+    model.load_state_dict(checkpoint["state_dict"])
+    torch.manual_seed(checkpoint["seed"])
+    train = ImageSplit.load(Path(args.data) / "train.pt")
+    save_torch(args.out, guided_samples(model, train, args.settings["label"], args.settings))
+    print(f"saved {args.out}")
+
+
+def cmd_clel_report(args: argparse.Namespace) -> None:
+    from latentrepro.report.clel import build_clel_report
+
+    written = build_clel_report(
+        [Path(p) for p in args.metrics],
+        [Path(p) for p in args.histories],
+        [Path(p) for p in args.benchmarks],
+        [Path(p) for p in args.samples],
+        [Path(p) for p in args.conditional],
+        Path(args.tables),
+        Path(args.figures),
+    )
+    print("\n".join(str(p) for p in written))
+
+
 def cmd_check_params(args: argparse.Namespace) -> None:
     overrides = dict(_parse_override(item) for item in args.set)
     params = load_params(args.params, overrides)
@@ -177,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vocab-size", type=int, required=True)
     p.add_argument("--max-length", type=int, required=True)
 
+    p = add("prepare-arrays", cmd_prepare_arrays, "write {split}.pt of an image/points dataset")
+    p.add_argument("dataset")
+    p.add_argument("--raw", required=True)
+    p.add_argument("--out", required=True)
+
     p = add("train", cmd_train, "train one model on one dataset with one seed (resumable)")
     p.add_argument("--config", type=_json, required=True, help="resolved training config (JSON)")
     p.add_argument("--data", required=True, help="processed dataset directory")
@@ -204,6 +252,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", required=True)
     p.add_argument("--figures", required=True)
     p.add_argument("--summary", required=True)
+
+    p = add("clel-conditional", cmd_clel_conditional, "CLEL samples toward classes/attributes")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data", required=True, help="processed image dataset directory")
+    p.add_argument(
+        "--settings", type=_json, required=True, help="steps, weight, per_row, label (JSON)"
+    )
+    p.add_argument("--out", required=True)
+
+    p = add("clel-report", cmd_clel_report, "CLEL tables (FID, cost) and figures")
+    p.add_argument("--metrics", nargs="+", required=True)
+    p.add_argument("--histories", nargs="+", required=True)
+    p.add_argument("--benchmarks", nargs="*", default=[])
+    p.add_argument("--samples", nargs="+", required=True)
+    p.add_argument("--conditional", nargs="*", default=[])
+    p.add_argument("--tables", required=True)
+    p.add_argument("--figures", required=True)
 
     p = add(
         "check-params", cmd_check_params, "validate params.yaml and list the runs of its profile"

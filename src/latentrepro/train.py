@@ -7,7 +7,10 @@ A model plugs in by implementing
 - ``validation_step(batch) -> {"loss": sum, ..., "count": n}`` (sums over the batch).
 
 Optionally ``optimizer_groups() -> {group: parameters}``; each group other than ``"model"``
-takes its optimiser settings from ``config["model"]["optimizers"][group]``.
+takes its optimiser settings from ``config["model"]["optimizers"][group]``; ``after_step()``,
+called after every optimiser step (e.g. an EMA update of sampling weights); and
+``keep_last_weights = True`` for models whose validation loss does not rank checkpoints (EBMs):
+``fit`` then returns the final weights instead of the best-validation ones.
 
 Resuming: the checkpoint holds the weights, optimiser states, the best weights so far, the lr
 decay state, the history and the global RNG state; shuffling uses a generator seeded per epoch.
@@ -136,7 +139,7 @@ def fit(
     resume_path: Path,
     progress_bar: bool = True,
 ) -> tuple[dict[str, torch.Tensor], LoopState]:
-    """Train ``model`` and return the best-validation weights and the final loop state.
+    """Train ``model`` and return the best-validation (or last) weights and the final loop state.
 
     ``config`` is a resolved training config (:func:`latentrepro.config.train_config`).
     The resumable checkpoint at ``resume_path`` is written after every epoch and matched to
@@ -182,6 +185,8 @@ def fit(
                     "lower the learning rate or check the data"
                 )
             optimisers.step(loss)
+            if hasattr(model, "after_step"):
+                model.after_step()
             state.step += 1
             for key, value in logs.items():
                 sums[key] = sums.get(key, 0.0) + value
@@ -223,6 +228,8 @@ def fit(
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             },
         )
+    if getattr(model, "keep_last_weights", False):
+        return copy.deepcopy(model.state_dict()), state
     return best_weights, state
 
 

@@ -47,6 +47,52 @@ def _evaluate_text_vae(*args: Any, **kwargs: Any) -> tuple[dict[str, Any], dict[
     return evaluate_text_vae(*args, **kwargs)
 
 
+def _image_shape(data_dir: Path) -> tuple[int, int, int]:
+    stats = json.loads((data_dir / "stats.json").read_text(encoding="utf-8"))
+    c, h, w = stats["splits"]["train"]["shape"]
+    return int(c), int(h), int(w)
+
+
+def _build_image_ebm(config: dict[str, Any], data_dir: Path) -> nn.Module:
+    from latentrepro.models.image import CLEL, ImageEBM
+
+    model_cls = CLEL if config["model"]["guidance"] else ImageEBM
+    return model_cls(_image_shape(data_dir), config["arch"], config["model"])
+
+
+def _build_image_classifier(config: dict[str, Any], data_dir: Path) -> nn.Module:
+    from latentrepro.models.image import ImageClassifier
+
+    label = config["arch"]["label"]
+    stats = json.loads((data_dir / "stats.json").read_text(encoding="utf-8"))
+    counts = stats["splits"]["train"]["label_counts"].get(label)
+    if counts is None:
+        raise ValueError(f"classifier.label: {data_dir.name} has no label {label!r}")
+    num_classes = max(int(value) for value in counts) + 1
+    return ImageClassifier(_image_shape(data_dir), num_classes, label, config["arch"])
+
+
+def _load_image_split(path: Path) -> Any:
+    from latentrepro.data.images import ImageSplit
+
+    return ImageSplit.load(path)
+
+
+def _evaluate_image_ebm(*args: Any, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    from latentrepro.models.image.evaluation import evaluate_image_ebm
+
+    return evaluate_image_ebm(*args, **kwargs)
+
+
+def _evaluate_image_classifier(
+    model: nn.Module, split: Any, settings: dict[str, Any], seed: int, device: torch.device
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    from latentrepro.train import evaluate_loss
+
+    model.to(device)
+    return evaluate_loss(model, split, settings["batch_size"], device), {}
+
+
 FAMILIES: dict[str, Family] = {
     "lstm_vae": Family(
         _build_text_vae,
@@ -58,6 +104,23 @@ FAMILIES: dict[str, Family] = {
             "mi = He et al. estimator with q(z) aggregated over each mi_aggregate; "
             "au = #dims with Var_x E_q[z_d] >= au_threshold over the split"
         ),
+    ),
+    "image_ebm": Family(
+        _build_image_ebm,
+        _load_image_split,
+        _evaluate_image_ebm,
+        protocol=(
+            "FID = Frechet distance (float64, eigh-based matrix square root) between Gaussian "
+            "fits of extractor features of fid.samples generated images (distinct replay-buffer "
+            "chains continued fid.sgld_steps SGLD steps under the EMA energy) and of the whole "
+            "reference split; extractor named in metrics.fid_extractor, statistics fresh per call"
+        ),
+    ),
+    "image_classifier": Family(
+        _build_image_classifier,
+        _load_image_split,
+        _evaluate_image_classifier,
+        protocol="mean cross-entropy (loss) and error rate (error) over the whole split",
     ),
 }
 

@@ -1,0 +1,87 @@
+"""Minibatches over an image split (the ``{split}.pt`` files written by ``prepare_arrays``).
+
+:class:`ImageSplit` offers the batching interface of :class:`~latentrepro.data.batches.TokenSplit`
+that the shared trainer expects: ``batches(batch_size, generator, device, limit)``,
+``num_batches`` and ``len``. Batches are ``{"x": [B, C, H, W], "label_<name>": [B]}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+Batch = dict[str, torch.Tensor]
+
+
+def check_unit_range(x: torch.Tensor, name: str = "x") -> None:
+    """Raise ValueError naming ``name`` unless ``x`` is finite and inside [0, 1]."""
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name}: images contain NaN or infinite values")
+    low, high = float(x.min()), float(x.max())
+    if low < 0.0 or high > 1.0:
+        raise ValueError(
+            f"{name}: images must lie in [0, 1], found values in [{low:.4g}, {high:.4g}]"
+        )
+
+
+class ImageSplit:
+    """An image split held in memory: x [N, C, H, W] in [0, 1], labels {name: [N]}."""
+
+    def __init__(self, x: torch.Tensor, labels: dict[str, torch.Tensor] | None = None):
+        if x.dim() != 4:
+            raise ValueError(f"x: expected images [N, C, H, W], got shape {list(x.shape)}")
+        check_unit_range(x)
+        labels = labels or {}
+        for name, values in labels.items():
+            if values.size(0) != x.size(0):
+                raise ValueError(f"labels.{name}: {values.size(0)} labels for {x.size(0)} images")
+        self.x, self.labels = x.float(), labels
+
+    @classmethod
+    def load(cls, path: str | Path) -> ImageSplit:
+        data = torch.load(path, weights_only=True)
+        return cls(data["x"], data.get("labels", {}))
+
+    def __len__(self) -> int:
+        return self.x.size(0)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one image."""
+        c, h, w = self.x.shape[1:]
+        return int(c), int(h), int(w)
+
+    def batch(self, index: torch.Tensor, device: torch.device | str = "cpu") -> Batch:
+        batch = {"x": self.x[index]}
+        batch.update({f"label_{name}": values[index] for name, values in self.labels.items()})
+        return {key: value.to(device) for key, value in batch.items()}
+
+    def batches(
+        self,
+        batch_size: int,
+        generator: torch.Generator | None = None,
+        device: torch.device | str = "cpu",
+        limit: int | None = None,
+    ) -> Iterator[Batch]:
+        """Yield batches in order (``generator`` None) or shuffled; at most ``limit`` of them.
+
+        Shuffled batches are all full (the incomplete last one is dropped, as contrastive and
+        replay-buffer training want a fixed batch size); ordered batches cover the whole split.
+        """
+        n = len(self)
+        if generator is None:
+            order, stop = torch.arange(n), n
+        else:
+            order, stop = torch.randperm(n, generator=generator), n - n % batch_size or n
+        starts = range(0, stop, batch_size)
+        if limit is not None:
+            starts = starts[:limit]
+        for start in starts:
+            yield self.batch(order[start : start + batch_size], device)
+
+    def num_batches(self, batch_size: int, limit: int | None = None) -> int:
+        """Batches per shuffled epoch (full batches only, or one when the split is smaller)."""
+        count = max(len(self) // batch_size, 1)
+        return count if limit is None else min(count, limit)

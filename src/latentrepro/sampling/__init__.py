@@ -1,0 +1,1 @@
+"""Samplers: Langevin dynamics in data and latent space, replay buffers, diffusion recovery."""

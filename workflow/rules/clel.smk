@@ -1,0 +1,260 @@
+# P3 (CLEL): image EBMs (baseline and CLEL) on image datasets, FID with the workflow's own
+# classifier (or Inception), conditional/compositional samples, tables and figures.
+# Images have their own data tree (data/images/{raw,processed}) and DVC stage `clel`.
+from latentrepro import clel_config as clel_params
+
+CLEL = clel_params.clel_profile(PARAMS)
+CLEL_RUNS = clel_params.clel_runs(PARAMS)
+CLEL_DATASETS = sorted({run.dataset for run in CLEL_RUNS})
+CLEL_GUIDED = [
+    m for m in (CLEL or {}).get("models", []) if PARAMS["clel"]["models"][m]["guidance"]
+]
+CLEL_OWN_FID = CLEL is not None and CLEL["extractor"]["kind"] == "classifier"
+CLEL_DIR = "results/clel"
+CLEL_DATA = f"{DATA}/images"
+
+try:
+    clel_params.check_clel_params(PARAMS)
+except lr.ParamsError as err:
+    sys.exit(str(err))
+
+
+CLEL_CONDITIONAL = [
+    f"{CLEL_DIR}/conditional/{dataset}/{CLEL_GUIDED[0]}.pt"
+    for dataset in CLEL_DATASETS
+    if CLEL_GUIDED
+]
+
+
+rule clel_download:
+    input:
+        code=code("data"),
+    output:
+        directory(f"{CLEL_DATA}/raw/{{dataset}}"),
+    log:
+        "logs/clel/download/{dataset}.log",
+    conda:
+        ENV
+    params:
+        root=lambda w, output: os.path.dirname(output[0]),
+        options=lambda w: json.dumps(
+            PARAMS["datasets"][w.dataset].get("options", {}), sort_keys=True
+        ),
+    shell:
+        "latentrepro download {wildcards.dataset} --root {params.root}"
+        " --options {params.options:q} > {log} 2>&1"
+
+
+rule clel_prepare:
+    input:
+        raw=f"{CLEL_DATA}/raw/{{dataset}}",
+        code=code("data"),
+    output:
+        directory(f"{CLEL_DATA}/processed/{{dataset}}"),
+    log:
+        "logs/clel/prepare/{dataset}.log",
+    conda:
+        ENV
+    shell:
+        "latentrepro prepare-arrays {wildcards.dataset} --raw {input.raw} --out {output} > {log} 2>&1"
+
+
+rule clel_classifier:
+    input:
+        data=f"{CLEL_DATA}/processed/{{dataset}}",
+        code=code("models", "train.py"),
+    output:
+        model=f"{CLEL_DIR}/checkpoints/{{dataset}}/fid_classifier.pt",
+        history=f"{CLEL_DIR}/curves/{{dataset}}/fid_classifier.csv",
+    log:
+        "logs/clel/classifier/{dataset}.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        gpu=GPUS,
+    params:
+        config=lambda w: json.dumps(
+            clel_params.classifier_train_config(PARAMS, w.dataset), sort_keys=True
+        ),
+        resume=f"{CLEL_DIR}/resume/{{dataset}}/fid_classifier.pt",
+    shell:
+        "OMP_NUM_THREADS={threads} latentrepro train --config {params.config:q}"
+        " --data {input.data} --seed 0 --out {output.model} --history {output.history}"
+        " --resume {params.resume} --no-progress > {log} 2>&1"
+
+
+rule clel_classifier_evaluate:
+    input:
+        model=f"{CLEL_DIR}/checkpoints/{{dataset}}/fid_classifier.pt",
+        data=f"{CLEL_DATA}/processed/{{dataset}}",
+        raw=f"{CLEL_DATA}/raw/{{dataset}}",
+    output:
+        metrics=f"{CLEL_DIR}/metrics/{{dataset}}/fid_classifier.json",
+        latents=temp(f"{CLEL_DIR}/metrics/{{dataset}}/fid_classifier.pt"),
+    log:
+        "logs/clel/classifier_evaluate/{dataset}.log",
+    conda:
+        ENV
+    threads: 1
+    params:
+        settings=(
+            json.dumps(clel_params.classifier_evaluate_config(PARAMS), sort_keys=True)
+            if CLEL
+            else ""
+        ),
+        split=lambda w: PARAMS["clel"]["datasets"][w.dataset]["reference_split"],
+    shell:
+        "OMP_NUM_THREADS={threads} latentrepro evaluate --checkpoint {input.model}"
+        " --data {input.data} --split {params.split} --settings {params.settings:q} --seed 0"
+        " --manifest {input.raw}/manifest.json --out {output.metrics}"
+        " --latents {output.latents} > {log} 2>&1"
+
+
+rule clel_train:
+    input:
+        data=f"{CLEL_DATA}/processed/{{dataset}}",
+        code=code("models", "sampling", "train.py"),
+    output:
+        model=f"{CLEL_DIR}/checkpoints/{{dataset}}/{{model}}/seed{{seed}}.pt",
+        history=f"{CLEL_DIR}/curves/{{dataset}}/{{model}}/seed{{seed}}.csv",
+    log:
+        "logs/clel/train/{dataset}/{model}/seed{seed}.log",
+    benchmark:
+        f"{CLEL_DIR}/benchmarks/train/{{dataset}}/{{model}}/seed{{seed}}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        gpu=GPUS,
+    params:
+        config=lambda w: json.dumps(
+            clel_params.clel_train_config(PARAMS, w.dataset, w.model), sort_keys=True
+        ),
+        resume=f"{CLEL_DIR}/resume/{{dataset}}/{{model}}/seed{{seed}}.pt",
+    shell:
+        "OMP_NUM_THREADS={threads} latentrepro train --config {params.config:q}"
+        " --data {input.data} --seed {wildcards.seed} --out {output.model}"
+        " --history {output.history} --resume {params.resume} --no-progress > {log} 2>&1"
+
+
+rule clel_evaluate:
+    input:
+        model=f"{CLEL_DIR}/checkpoints/{{dataset}}/{{model}}/seed{{seed}}.pt",
+        classifier=lambda w: (
+            f"{CLEL_DIR}/checkpoints/{w.dataset}/fid_classifier.pt"
+            if CLEL_OWN_FID
+            else []
+        ),
+        data=f"{CLEL_DATA}/processed/{{dataset}}",
+        raw=f"{CLEL_DATA}/raw/{{dataset}}",
+        code=code("metrics", "models/image"),
+    output:
+        metrics=f"{CLEL_DIR}/metrics/runs/{{dataset}}/{{model}}/seed{{seed}}.json",
+        samples=f"{CLEL_DIR}/samples/{{dataset}}/{{model}}/seed{{seed}}.pt",
+    log:
+        "logs/clel/evaluate/{dataset}/{model}/seed{seed}.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        gpu=GPUS,
+    params:
+        settings=lambda w: json.dumps(
+            clel_params.clel_evaluate_config(
+                PARAMS,
+                f"{CLEL_DIR}/checkpoints/{w.dataset}/fid_classifier.pt",
+                f"{CLEL_DATA}/processed/{w.dataset}",
+            ),
+            sort_keys=True,
+        ),
+        split=lambda w: PARAMS["clel"]["datasets"][w.dataset]["reference_split"],
+    shell:
+        "OMP_NUM_THREADS={threads} latentrepro evaluate --checkpoint {input.model}"
+        " --data {input.data} --split {params.split} --settings {params.settings:q}"
+        " --seed {wildcards.seed} --manifest {input.raw}/manifest.json"
+        " --out {output.metrics} --latents {output.samples} > {log} 2>&1"
+
+
+rule clel_conditional:
+    input:
+        model=f"{CLEL_DIR}/checkpoints/{{dataset}}/{{model}}/seed0.pt",
+        data=f"{CLEL_DATA}/processed/{{dataset}}",
+        code=code("models/image", "sampling"),
+    output:
+        f"{CLEL_DIR}/conditional/{{dataset}}/{{model}}.pt",
+    log:
+        "logs/clel/conditional/{dataset}/{model}.log",
+    conda:
+        ENV
+    threads: 1
+    params:
+        settings=lambda w: json.dumps(
+            {
+                **CLEL["conditional"],
+                "label": PARAMS["clel"]["datasets"][w.dataset]["label"],
+            },
+            sort_keys=True,
+        ),
+    shell:
+        "OMP_NUM_THREADS={threads} latentrepro clel-conditional --checkpoint {input.model}"
+        " --data {input.data} --settings {params.settings:q} --out {output} > {log} 2>&1"
+
+
+rule all_clel:
+    input:
+        clel_params.run_paths(
+            CLEL_RUNS,
+            f"{CLEL_DIR}/metrics/runs/{{dataset}}/{{model}}/seed{{seed}}.json",
+        ),
+        expand(
+            f"{CLEL_DIR}/metrics/{{dataset}}/fid_classifier.json",
+            dataset=CLEL_DATASETS,
+        )
+        if CLEL_OWN_FID
+        else [],
+        CLEL_CONDITIONAL,
+
+
+rule clel_report:
+    input:
+        metrics=clel_params.run_paths(
+            CLEL_RUNS,
+            f"{CLEL_DIR}/metrics/runs/{{dataset}}/{{model}}/seed{{seed}}.json",
+        ),
+        histories=clel_params.run_paths(
+            CLEL_RUNS, f"{CLEL_DIR}/curves/{{dataset}}/{{model}}/seed{{seed}}.csv"
+        ),
+        benchmarks=clel_params.run_paths(
+            CLEL_RUNS,
+            f"{CLEL_DIR}/benchmarks/train/{{dataset}}/{{model}}/seed{{seed}}.tsv",
+        ),
+        samples=clel_params.run_paths(
+            CLEL_RUNS, f"{CLEL_DIR}/samples/{{dataset}}/{{model}}/seed{{seed}}.pt"
+        ),
+        conditional=CLEL_CONDITIONAL,
+        code=code("report"),
+    output:
+        tables=expand(
+            "results/tables/clel_{name}.{ext}",
+            name=["fid", "cost"],
+            ext=["md", "csv", "tex"],
+        ),
+        reported="results/tables/clel_reported_elsewhere.md",
+        figures=[
+            "results/figures/clel_samples.png",
+            "results/figures/clel_conditional.png",
+        ],
+    log:
+        "logs/clel/report.log",
+    conda:
+        ENV
+    shell:
+        "latentrepro clel-report --metrics {input.metrics} --histories {input.histories}"
+        " --benchmarks {input.benchmarks} --samples {input.samples}"
+        " --conditional {input.conditional} --tables results/tables"
+        " --figures results/figures > {log} 2>&1"
+
+
+if CLEL_RUNS:
+    EXTRA_TARGETS += rules.clel_report.output
