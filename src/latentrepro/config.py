@@ -170,10 +170,15 @@ def train_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[st
     return {
         "dataset": dataset_config(params, dataset),
         "model": {"name": model, **model_cfg},
-        "arch": params["archs"][model_cfg["arch"]][dataset],
+        # A model may override the latent size of its architecture (DG-VAE's 2-D runs).
+        "arch": {**params["archs"][model_cfg["arch"]][dataset], **_latent_override(model_cfg)},
         "train": profile["train"],
         "device": profile["device"],
     }
+
+
+def _latent_override(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    return {"latent_dim": model_cfg["latent_dim"]} if "latent_dim" in model_cfg else {}
 
 
 def evaluate_config(params: Mapping[str, Any]) -> dict[str, Any]:

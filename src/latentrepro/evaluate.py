@@ -94,7 +94,7 @@ def evaluate_text_vae(
     }
     if isinstance(model.prior, GaussianPrior):
         metrics.update(hole_measures(mu_all, logvar_all, settings, seed))
-    latents = {"mu": mu_all, "labels": dict(split.labels)}
+    latents = {"mu": mu_all, "logvar": logvar_all, "labels": dict(split.labels)}
     return metrics, latents
 
 
