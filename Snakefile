@@ -11,6 +11,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/clel.smk"
+include: "workflow/rules/dgvae.smk"
 
 
 rule all:

@@ -172,6 +172,49 @@ def cmd_clel_report(args: argparse.Namespace) -> None:
     print("\n".join(str(p) for p in written))
 
 
+def cmd_interpolate(args: argparse.Namespace) -> None:
+    import torch
+
+    from latentrepro.interpolate import interpolate
+    from latentrepro.io import write_json
+    from latentrepro.models import build_model, get_family
+
+    checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    config, data = checkpoint["config"], Path(args.data)
+    model = build_model(config, data, args.seed)
+    model.load_state_dict(checkpoint["state_dict"])
+    itos = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["itos"]
+    split = get_family(config).load_split(data / "test.pt")
+    record = interpolate(model, split, itos, args.pairs, args.points, args.max_length)
+    record.update(dataset=config["dataset"]["name"], model=config["model"]["name"], seed=args.seed)
+    write_json(args.out, record)
+    print(json.dumps(record["scores"], indent=1))
+
+
+def cmd_dgvae_report(args: argparse.Namespace) -> None:
+    from latentrepro.io import read_json
+    from latentrepro.report.dgvae import ablation, density_pictures, interpolation_table
+
+    written = []
+    if args.ablation_metrics:
+        if args.figure is None:
+            raise ValueError("dgvae-report: --figure is needed with --ablation-metrics")
+        records = [read_json(p) for p in args.ablation_metrics]
+        written += ablation(
+            records, args.chunks, Path(args.tables) / "dgvae_ablation_b", Path(args.figure)
+        )
+    if args.interpolations:
+        records = [read_json(p) for p in args.interpolations]
+        written += interpolation_table(records, Path(args.tables) / "dgvae_interpolation")
+    if args.density_latents:
+        if args.density_figure is None:
+            raise ValueError("dgvae-report: --density-figure is needed with --density-latents")
+        written.append(
+            density_pictures([Path(p) for p in args.density_latents], Path(args.density_figure))
+        )
+    print("\n".join(str(p) for p in written))
+
+
 def cmd_check_params(args: argparse.Namespace) -> None:
     overrides = dict(_parse_override(item) for item in args.set)
     params = load_params(args.params, overrides)
@@ -269,6 +312,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conditional", nargs="*", default=[])
     p.add_argument("--tables", required=True)
     p.add_argument("--figures", required=True)
+
+    p = add(
+        "interpolate", cmd_interpolate, "decode and score paths between test sentences (DG-VAE)"
+    )
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--pairs", type=int, default=20, help="sentence pairs (consecutive test rows)")
+    p.add_argument("--points", type=int, default=11, help="points per path, endpoints included")
+    p.add_argument("--max-length", type=int, default=40, help="longest decoded sentence")
+    p.add_argument("--out", required=True)
+
+    p = add("dgvae-report", cmd_dgvae_report, "DG-VAE's |b| ablation and interpolation tables")
+    p.add_argument("--ablation-metrics", nargs="*", default=[])
+    p.add_argument("--chunks", type=_json, default={}, help="ablation model -> |b| (JSON)")
+    p.add_argument("--interpolations", nargs="*", default=[])
+    p.add_argument("--tables", default="results/tables")
+    p.add_argument("--figure", default=None, help="the MI / AU / CU against |b| figure")
+    p.add_argument("--density-latents", nargs="*", default=[], help="latents of 2-D runs")
+    p.add_argument("--density-figure", default=None, help="the 2-D density pictures")
 
     p = add(
         "check-params", cmd_check_params, "validate params.yaml and list the runs of its profile"

@@ -113,7 +113,20 @@ def _cross_reference_problems(params: dict[str, Any]) -> list[str]:
                         problems.append(
                             f"{where}: model {model!r} needs archs.{family}.{dataset}, which is missing"
                         )
-    return problems
+                problems += _batch_chunk_problems(params, model, pname)
+    return sorted(set(problems), key=problems.index)
+
+
+def _batch_chunk_problems(params: dict[str, Any], model: str, pname: str) -> list[str]:
+    """DG-VAE's chunk size |b| must divide the batch size of every profile that trains it."""
+    chunk = params["models"][model]["regulariser"].get("batch_chunk")
+    batch = params["profiles"][pname]["train"]["batch_size"]
+    if chunk is None or batch % chunk == 0:
+        return []
+    return [
+        f"models.{model}.regulariser.batch_chunk: |b| = {chunk} does not divide "
+        f"profiles.{pname}.train.batch_size = {batch}"
+    ]
 
 
 def active_profile(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -157,10 +170,15 @@ def train_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[st
     return {
         "dataset": dataset_config(params, dataset),
         "model": {"name": model, **model_cfg},
-        "arch": params["archs"][model_cfg["arch"]][dataset],
+        # A model may override the latent size of its architecture (DG-VAE's 2-D runs).
+        "arch": {**params["archs"][model_cfg["arch"]][dataset], **_latent_override(model_cfg)},
         "train": profile["train"],
         "device": profile["device"],
     }
+
+
+def _latent_override(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    return {"latent_dim": model_cfg["latent_dim"]} if "latent_dim" in model_cfg else {}
 
 
 def evaluate_config(params: Mapping[str, Any]) -> dict[str, Any]:

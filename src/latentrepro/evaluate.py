@@ -7,6 +7,11 @@
 - rec: -E_q log p(x|z) with one sample; neg_elbo = rec + KL.
 - MI: He et al.'s estimator with q(z) aggregated over the whole split or over each batch.
 - AU: dimensions with Var_x E_q[z_d] >= threshold over the split.
+- ``max_sentences`` (optional) restricts everything to the split's first sentences.
+- Hole measures (Zhang et al. 2022, DG-VAE), for the standard normal prior: KL(p || qbar) from
+  ``hole_samples`` prior draws with qbar aggregated over the whole split, and CU, the number of
+  dimensions whose marginal KL(p_d || qbar_d) is below ``cu_threshold``. The sample count is
+  written into the metrics as ``hole_samples``.
 """
 
 from __future__ import annotations
@@ -19,13 +24,20 @@ from latentrepro.data.batches import TokenSplit
 from latentrepro.metrics import (
     active_units,
     combine_iw_chunks,
+    continuous_units,
     iw_log_likelihood,
     log_normal_diag,
     mutual_information,
     perplexity,
+    prior_to_aggregate_kl,
 )
+from latentrepro.models.priors import GaussianPrior
 from latentrepro.models.regularisers import kl_divergence
 from latentrepro.models.text import TextVAE
+
+#: Defaults of the hole measures (the DG-VAE paper's CU threshold is 0.03).
+HOLE_SAMPLES = 1000
+CU_THRESHOLD = 0.03
 
 
 @torch.no_grad()
@@ -35,6 +47,7 @@ def evaluate_text_vae(
     """Return (metrics, latents) where latents holds the posterior means and labels of the split."""
     torch.manual_seed(seed)
     model.to(device).eval()
+    split = first_sentences(split, settings.get("max_sentences"))
     k, chunk = settings["iw_samples"], settings.get("iw_chunk", settings["iw_samples"])
     aggregate = settings.get("mi_aggregate", "split")
     mi_generator = torch.Generator(device=device).manual_seed(seed)
@@ -79,5 +92,31 @@ def evaluate_text_vae(
         "sentences": n,
         "tokens": sums["tokens"],
     }
-    latents = {"mu": mu_all, "labels": dict(split.labels)}
+    if isinstance(model.prior, GaussianPrior):
+        metrics.update(hole_measures(mu_all, logvar_all, settings, seed))
+    latents = {"mu": mu_all, "logvar": logvar_all, "labels": dict(split.labels)}
     return metrics, latents
+
+
+def first_sentences(split: TokenSplit, limit: int | None) -> TokenSplit:
+    """The first ``limit`` sentences of ``split`` (all of it for ``None``)."""
+    if limit is None or limit >= len(split):
+        return split
+    labels = {name: values[:limit] for name, values in split.labels.items()}
+    return TokenSplit(split.tokens[:limit], split.lengths[:limit], labels)
+
+
+def hole_measures(
+    mu: torch.Tensor, logvar: torch.Tensor, settings: dict[str, Any], seed: int
+) -> dict[str, float]:
+    """KL(N(0, I) || qbar), CU and the number of prior samples behind them (qbar over all rows
+    of ``mu``, ``logvar``, held on the CPU)."""
+    samples = settings.get("hole_samples", HOLE_SAMPLES)
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(samples, mu.size(1), generator=generator, dtype=mu.dtype)
+    kl, kl_dims = prior_to_aggregate_kl(z, mu, logvar)
+    return {
+        "cu": continuous_units(kl_dims, settings.get("cu_threshold", CU_THRESHOLD)),
+        "kl_p_qbar": kl,
+        "hole_samples": samples,
+    }

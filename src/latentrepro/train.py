@@ -191,7 +191,9 @@ def fit(
             for key, value in logs.items():
                 sums[key] = sums.get(key, 0.0) + value
             bar.set_postfix(loss=f"{logs['loss']:.3f}", refresh=False)
-        val = evaluate_loss(model, valid, train_cfg["batch_size"], device)
+        val = evaluate_loss(
+            model, valid, train_cfg["batch_size"], device, train_cfg.get("max_valid_batches")
+        )
         row = {"epoch": epoch + 1, "step": state.step, "lr": optimisers.lr}
         row.update({f"train_{k}": v / per_epoch for k, v in sums.items()})
         row.update({f"val_{k}": v for k, v in val.items()})
@@ -235,12 +237,17 @@ def fit(
 
 @torch.no_grad()
 def evaluate_loss(
-    model: nn.Module, split: TokenSplit, batch_size: int, device: torch.device
+    model: nn.Module,
+    split: TokenSplit,
+    batch_size: int,
+    device: torch.device,
+    limit: int | None = None,
 ) -> dict[str, float]:
-    """Per-example means of the model's validation sums over a whole split."""
+    """Per-example means of the model's validation sums over a split (its first ``limit``
+    batches when given, for small CPU budgets)."""
     model.eval()
     totals: dict[str, float] = {}
-    for batch in split.batches(batch_size, device=device):
+    for batch in split.batches(batch_size, device=device, limit=limit):
         for key, value in model.validation_step(batch).items():
             totals[key] = totals.get(key, 0.0) + value
     count = totals.pop("count")

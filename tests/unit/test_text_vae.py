@@ -132,6 +132,6 @@ def test_linear_schedule(progress, weight):
 
 def test_unknown_names_are_rejected():
     with pytest.raises(ValueError, match=r"regulariser\.name: unknown regulariser 'klx'"):
-        build_regulariser({"name": "klx"})
+        build_regulariser({"name": "klx"}, 3)
     with pytest.raises(ValueError, match=r"schedule\.name: unknown schedule 'cosine'"):
         build_schedule({"name": "cosine"})

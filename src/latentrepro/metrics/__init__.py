@@ -1,6 +1,7 @@
 """Evaluation metrics: likelihood-side (log densities, KL, IW log p(x), PPL) and latent-side
 (aggregated-posterior density, mutual information, active units). All are pure functions."""
 
+from latentrepro.metrics.holes import continuous_units, prior_to_aggregate_kl
 from latentrepro.metrics.latent import (
     active_units,
     aggregate_posterior_log_density,
@@ -21,6 +22,7 @@ __all__ = [
     "active_units",
     "aggregate_posterior_log_density",
     "combine_iw_chunks",
+    "continuous_units",
     "gaussian_kl",
     "iw_log_likelihood",
     "log_normal_diag",
@@ -29,4 +31,5 @@ __all__ = [
     "mc_kl",
     "mutual_information",
     "perplexity",
+    "prior_to_aggregate_kl",
 ]

@@ -7,7 +7,13 @@ times a divergence between the posterior and the prior. The training objective p
 
 where ``progress`` in [0, 1] is the fraction of training done. With D = KL and a linear
 schedule this is KL annealing (Bowman et al. 2016; He et al. 2019 warm up over 10 of 100 epochs).
-New regularisers from papers (cyclical annealing, free bits, BN-VAE, density gap) register here.
+New regularisers from papers register in :data:`REGULARISERS`; each is a :class:`Regulariser`
+(an ``nn.Module``), built from its ``regulariser`` section of params.yaml:
+
+- ``kl``: annealed KL (linear, cyclical) and beta-VAE (constant schedule with ``max = beta``);
+- ``free_bits``: max(lambda, KL) per dimension or for the whole vector (:mod:`.free_bits`);
+- ``bn_vae`` and ``delta_vae``: KL with a constrained posterior (:mod:`.posterior_constraints`);
+- ``density_gap``: DG-VAE's density gap in place of the KL (:mod:`.density_gap`).
 """
 
 from __future__ import annotations
@@ -46,9 +52,35 @@ class LinearSchedule:
         return self.max * min(1.0, progress / self.warmup)
 
 
+@dataclass(frozen=True)
+class CyclicalSchedule:
+    """Cyclical annealing (Fu et al., "Cyclical Annealing Schedule: A Simple Approach to
+    Mitigating KL Vanishing", NAACL 2019, Eq. 6): training is split into ``cycles`` equal
+    cycles; within each, with tau the position in the cycle in [0, 1), the weight rises
+    linearly over the first ``ratio`` of the cycle and then stays at ``max``:
+
+        tau = (progress * cycles) mod 1,   w = max * min(1, tau / ratio).
+    """
+
+    cycles: int = 4
+    ratio: float = 0.5
+    max: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.cycles < 1:
+            raise ValueError(f"schedule.cycles: need at least one cycle, got {self.cycles}")
+        if not 0 < self.ratio <= 1:
+            raise ValueError(f"schedule.ratio: must lie in (0, 1], got {self.ratio}")
+
+    def __call__(self, progress: float) -> float:
+        tau = (progress * self.cycles) % 1.0
+        return self.max * min(1.0, tau / self.ratio)
+
+
 SCHEDULES: dict[str, Callable[..., Callable[[float], float]]] = {
     "constant": ConstantSchedule,
     "linear": LinearSchedule,
+    "cyclical": CyclicalSchedule,
 }
 
 
@@ -71,16 +103,38 @@ def kl_divergence(
     return mc_kl(log_normal_diag(z, mu, logvar).unsqueeze(0), prior.log_prob(z).unsqueeze(0))
 
 
-class KLRegulariser(nn.Module):
-    """w(progress) * KL(q(z|x) || p(z)): the plain VAE, KL annealing and beta-VAE (constant w).
+class Regulariser(nn.Module):
+    """The latent term of the objective, and optionally a constraint on the posterior.
 
     Regularisers are modules so that ones with parameters (BN-VAE's batch norm) are saved
-    with the model.
+    with the model. :meth:`transform_posterior` maps the encoder's (mu, logvar) to the
+    posterior actually used, in training and in evaluation (identity unless a method
+    constrains the posterior family, as BN-VAE and delta-VAE do).
     """
 
     def __init__(self, schedule: Callable[[float], float]) -> None:
         super().__init__()
         self.schedule = schedule
+
+    def transform_posterior(
+        self, mu: torch.Tensor, logvar: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return mu, logvar
+
+    def forward(
+        self,
+        mu: torch.Tensor,
+        logvar: torch.Tensor,
+        z: torch.Tensor,
+        prior: Prior,
+        progress: float,
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Return the weighted per-example term [B] (its batch mean is the loss term) and logs."""
+        raise NotImplementedError
+
+
+class KLRegulariser(Regulariser):
+    """w(progress) * KL(q(z|x) || p(z)): the plain VAE, KL annealing and beta-VAE (constant w)."""
 
     def forward(
         self,
@@ -96,16 +150,46 @@ class KLRegulariser(nn.Module):
         return weight * kl, {"kl": kl.mean().item(), "kl_weight": weight}
 
 
-REGULARISERS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "kl": lambda cfg: KLRegulariser(build_schedule(cfg.get("schedule"))),
+def _free_bits(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
+    from latentrepro.models.free_bits import FreeBitsRegulariser
+
+    return FreeBitsRegulariser(build_schedule(cfg.get("schedule")), cfg["lambda"], cfg["mode"])
+
+
+def _bn_vae(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
+    from latentrepro.models.posterior_constraints import BatchNormKLRegulariser
+
+    return BatchNormKLRegulariser(build_schedule(cfg.get("schedule")), cfg["gamma"], latent_dim)
+
+
+def _delta_vae(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
+    from latentrepro.models.posterior_constraints import DeltaKLRegulariser
+
+    return DeltaKLRegulariser(build_schedule(cfg.get("schedule")), cfg["delta"])
+
+
+def _density_gap(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
+    from latentrepro.models.density_gap import DensityGapRegulariser
+
+    return DensityGapRegulariser(
+        build_schedule(cfg.get("schedule")), cfg["batch_chunk"], cfg["samples"]
+    )
+
+
+REGULARISERS: dict[str, Callable[[dict[str, Any], int], Regulariser]] = {
+    "kl": lambda cfg, latent_dim: KLRegulariser(build_schedule(cfg.get("schedule"))),
+    "free_bits": _free_bits,
+    "bn_vae": _bn_vae,
+    "delta_vae": _delta_vae,
+    "density_gap": _density_gap,
 }
 
 
-def build_regulariser(cfg: dict[str, Any]) -> KLRegulariser:
-    """Build the regulariser named ``cfg["name"]``."""
+def build_regulariser(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
+    """Build the regulariser named ``cfg["name"]`` for a ``latent_dim``-dimensional latent."""
     name = cfg["name"]
     if name not in REGULARISERS:
         raise ValueError(
             f"regulariser.name: unknown regulariser {name!r}; known: {sorted(REGULARISERS)}"
         )
-    return REGULARISERS[name](cfg)
+    return REGULARISERS[name](cfg, latent_dim)

@@ -10,9 +10,9 @@ import pandas as pd
 from latentrepro.io import write_text
 
 #: Column order of the tables; metrics not listed here follow in alphabetical order.
-METRIC_ORDER = ["nll", "ppl", "neg_elbo", "rec", "kl", "mi", "au"]
+METRIC_ORDER = ["nll", "ppl", "neg_elbo", "rec", "kl", "mi", "au", "cu", "kl_p_qbar"]
 #: Bookkeeping values in the metrics JSON that are not table columns.
-NOT_COLUMNS = {"sentences", "tokens"}
+NOT_COLUMNS = {"sentences", "tokens", "hole_samples"}
 LABELS = {
     "nll": "NLL",
     "ppl": "PPL",
@@ -21,6 +21,8 @@ LABELS = {
     "kl": "KL",
     "mi": "MI",
     "au": "AU",
+    "cu": "CU",
+    "kl_p_qbar": "KL(p||qbar)",
 }
 
 

@@ -151,11 +151,14 @@ class TextVAE(nn.Module):
                 vocab_size, arch["embed_dim"], arch["hidden_dim"], latent, arch.get("dropout", 0.0)
             ),
             build_prior(model["prior"], latent),
-            build_regulariser(model["regulariser"]),
+            build_regulariser(model["regulariser"], latent),
         )
 
     def posterior(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.encoder(batch["tokens"], batch["lengths"])
+        """(mu, logvar) of q(z|x), after the regulariser's posterior constraint (BN, delta)."""
+        return self.regulariser.transform_posterior(
+            *self.encoder(batch["tokens"], batch["lengths"])
+        )
 
     @staticmethod
     def reparameterise(
