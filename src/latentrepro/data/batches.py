@@ -15,7 +15,53 @@ import torch
 Batch = dict[str, torch.Tensor]
 
 
-class TokenSplit:
+class Minibatches:
+    """Index-based minibatching shared by every split type.
+
+    A subclass holds its tensors and implements ``__len__`` and ``batch(index, device)``;
+    ``drop_incomplete`` makes shuffled epochs use full batches only (contrastive and
+    replay-buffer training want a fixed batch size), while ordered passes always cover the
+    whole split.
+    """
+
+    drop_incomplete: bool = False
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def batch(self, index: torch.Tensor, device: torch.device | str = "cpu") -> Batch:
+        raise NotImplementedError
+
+    def batches(
+        self,
+        batch_size: int,
+        generator: torch.Generator | None = None,
+        device: torch.device | str = "cpu",
+        limit: int | None = None,
+    ) -> Iterator[Batch]:
+        """Yield batches in order (``generator`` None) or shuffled; at most ``limit`` of them."""
+        n = len(self)
+        if generator is None:
+            order, stop = torch.arange(n), n
+        else:
+            order = torch.randperm(n, generator=generator)
+            stop = n - n % batch_size if self.drop_incomplete and n >= batch_size else n
+        starts = range(0, stop, batch_size)
+        if limit is not None:
+            starts = starts[:limit]
+        for start in starts:
+            yield self.batch(order[start : start + batch_size], device)
+
+    def num_batches(self, batch_size: int, limit: int | None = None) -> int:
+        """Batches in a shuffled epoch."""
+        if self.drop_incomplete:
+            count = max(len(self) // batch_size, 1)
+        else:
+            count = -(-len(self) // batch_size)
+        return count if limit is None else min(count, limit)
+
+
+class TokenSplit(Minibatches):
     """A numericalised split held in memory: tokens [N, L], lengths [N], labels {name: [N]}."""
 
     def __init__(
@@ -39,23 +85,3 @@ class TokenSplit:
         batch = {"tokens": self.tokens[index, :width], "lengths": lengths}
         batch.update({f"label_{name}": values[index] for name, values in self.labels.items()})
         return {key: value.to(device) for key, value in batch.items()}
-
-    def batches(
-        self,
-        batch_size: int,
-        generator: torch.Generator | None = None,
-        device: torch.device | str = "cpu",
-        limit: int | None = None,
-    ) -> Iterator[Batch]:
-        """Yield batches in order (``generator`` None) or shuffled; at most ``limit`` of them."""
-        n = len(self)
-        order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
-        starts = range(0, n, batch_size)
-        if limit is not None:
-            starts = starts[:limit]
-        for start in starts:
-            yield self.batch(order[start : start + batch_size], device)
-
-    def num_batches(self, batch_size: int, limit: int | None = None) -> int:
-        count = -(-len(self) // batch_size)
-        return count if limit is None else min(count, limit)

@@ -7,12 +7,11 @@ that the shared trainer expects: ``batches(batch_size, generator, device, limit)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
-Batch = dict[str, torch.Tensor]
+from latentrepro.data.batches import Batch, Minibatches
 
 
 def check_unit_range(x: torch.Tensor, name: str = "x") -> None:
@@ -26,8 +25,13 @@ def check_unit_range(x: torch.Tensor, name: str = "x") -> None:
         )
 
 
-class ImageSplit:
-    """An image split held in memory: x [N, C, H, W] in [0, 1], labels {name: [N]}."""
+class ImageSplit(Minibatches):
+    """An image split held in memory: x [N, C, H, W] in [0, 1], labels {name: [N]}.
+
+    Shuffled epochs drop the incomplete last batch (see :class:`Minibatches`).
+    """
+
+    drop_incomplete = True
 
     def __init__(self, x: torch.Tensor, labels: dict[str, torch.Tensor] | None = None):
         if x.dim() != 4:
@@ -57,31 +61,3 @@ class ImageSplit:
         batch = {"x": self.x[index]}
         batch.update({f"label_{name}": values[index] for name, values in self.labels.items()})
         return {key: value.to(device) for key, value in batch.items()}
-
-    def batches(
-        self,
-        batch_size: int,
-        generator: torch.Generator | None = None,
-        device: torch.device | str = "cpu",
-        limit: int | None = None,
-    ) -> Iterator[Batch]:
-        """Yield batches in order (``generator`` None) or shuffled; at most ``limit`` of them.
-
-        Shuffled batches are all full (the incomplete last one is dropped, as contrastive and
-        replay-buffer training want a fixed batch size); ordered batches cover the whole split.
-        """
-        n = len(self)
-        if generator is None:
-            order, stop = torch.arange(n), n
-        else:
-            order, stop = torch.randperm(n, generator=generator), n - n % batch_size or n
-        starts = range(0, stop, batch_size)
-        if limit is not None:
-            starts = starts[:limit]
-        for start in starts:
-            yield self.batch(order[start : start + batch_size], device)
-
-    def num_batches(self, batch_size: int, limit: int | None = None) -> int:
-        """Batches per shuffled epoch (full batches only, or one when the split is smaller)."""
-        count = max(len(self) // batch_size, 1)
-        return count if limit is None else min(count, limit)

@@ -17,7 +17,14 @@ import torch
 from latentrepro.io import atomic_path, write_text
 from latentrepro.metrics import aggregate_posterior_log_density, log_standard_normal
 from latentrepro.report.figures import run_label
-from latentrepro.report.tables import collect_metrics, summarise, write_table
+from latentrepro.report.tables import (
+    collect_metrics,
+    format_cells,
+    summarise,
+    to_markdown,
+    write_numbers,
+    write_table,
+)
 
 #: Ablation panels: metric key and axis label.
 ABLATION_PANELS = [("mi", "MI (nats)"), ("au", "AU"), ("cu", "CU")]
@@ -68,12 +75,7 @@ def interpolation_table(records: list[dict[str, Any]], stem: Path) -> list[Path]
         for r in records
     ]
     means, stds = summarise(pd.DataFrame(rows))
-    cells = means.round(2).astype(str)
-    for column in means.columns.drop("seeds"):
-        cells[column] = [
-            f"{m:.2f}" if pd.isna(s) else f"{m:.2f} ± {s:.2f}"
-            for m, s in zip(means[column], stds[column], strict=True)
-        ]
+    cells = format_cells(means, stds)
     lines = [
         f"# Interpolation between test sentences ({records[0]['points']} points, greedy decoding)",
         "",
@@ -82,7 +84,7 @@ def interpolation_table(records: list[dict[str, Any]], stem: Path) -> list[Path]
         "distinct_n: distinct n-grams / n-grams along the path. Mean ± std over seeds and "
         f"{records[0]['pairs']} pairs per run.",
         "",
-        cells.reset_index().to_markdown(index=False),
+        to_markdown(cells),
         "",
     ]
     for r in sorted(records, key=lambda r: (r["dataset"], r["model"], r["seed"])):
@@ -94,8 +96,7 @@ def interpolation_table(records: list[dict[str, Any]], stem: Path) -> list[Path]
         lines += [f"{i}. {text}" for i, text in enumerate(example["path"])] + [""]
     paths = [stem.with_suffix(".md"), stem.with_suffix(".csv")]
     write_text(paths[0], "\n".join(lines))
-    numbers = means.join(stds.drop(columns="seeds"), rsuffix="_std").reset_index()
-    write_text(paths[1], numbers.to_csv(index=False, float_format="%.6g"))
+    write_numbers(means, stds, paths[1])
     return paths
 
 

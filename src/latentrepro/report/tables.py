@@ -68,13 +68,24 @@ def format_cells(means: pd.DataFrame, stds: pd.DataFrame, digits: int = 4) -> pd
 
 def write_table(means: pd.DataFrame, stds: pd.DataFrame, stem: Path) -> list[Path]:
     """Write ``stem``.md (formatted), ``stem``.csv (means and stds as numbers) and ``stem``.tex."""
-    cells = format_cells(means, stds).reset_index()
-    numbers = means.join(stds.drop(columns="seeds").add_suffix("_std")).reset_index()
+    cells = format_cells(means, stds)
     paths = [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex")]
-    align = ["left"] * means.index.nlevels + ["right"] * (cells.shape[1] - means.index.nlevels)
-    # disable_numparse: keep the formatted strings as they are (tabulate would reformat them).
-    markdown = cells.to_markdown(index=False, disable_numparse=True, colalign=align)
-    write_text(paths[0], markdown + "\n")
-    write_text(paths[1], numbers.to_csv(index=False, float_format="%.6g"))
-    write_text(paths[2], cells.to_latex(index=False).replace("±", r"$\pm$"))
+    write_text(paths[0], to_markdown(cells) + "\n")
+    write_numbers(means, stds, paths[1])
+    write_text(paths[2], cells.reset_index().to_latex(index=False).replace("±", r"$\pm$"))
     return paths
+
+
+def to_markdown(cells: pd.DataFrame) -> str:
+    """A formatted table as Markdown: index columns left-aligned, values right-aligned and kept
+    verbatim (tabulate would otherwise re-parse and reformat the number strings)."""
+    flat = cells.reset_index()
+    levels = cells.index.nlevels
+    align = ["left"] * levels + ["right"] * (flat.shape[1] - levels)
+    return flat.to_markdown(index=False, disable_numparse=True, colalign=align)
+
+
+def write_numbers(means: pd.DataFrame, stds: pd.DataFrame, path: Path) -> None:
+    """Means and ``<metric>_std`` columns as CSV, for further analysis."""
+    numbers = means.join(stds.drop(columns="seeds").add_suffix("_std")).reset_index()
+    write_text(path, numbers.to_csv(index=False, float_format="%.6g"))
