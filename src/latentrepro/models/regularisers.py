@@ -98,10 +98,17 @@ class KLRegulariser(nn.Module):
 
 REGULARISERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "kl": lambda cfg: KLRegulariser(build_schedule(cfg.get("schedule"))),
+    "ebm": lambda cfg: _ebm_regulariser(cfg),
 }
 
 
-def build_regulariser(cfg: dict[str, Any]) -> KLRegulariser:
+def _ebm_regulariser(cfg: dict[str, Any]) -> nn.Module:
+    from latentrepro.models.ebm_regulariser import EBMRegulariser
+
+    return EBMRegulariser(build_schedule(cfg.get("schedule")), cfg.get("mi_weight", 0.0))
+
+
+def build_regulariser(cfg: dict[str, Any]) -> nn.Module:
     """Build the regulariser named ``cfg["name"]``."""
     name = cfg["name"]
     if name not in REGULARISERS:
