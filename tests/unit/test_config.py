@@ -102,6 +102,9 @@ def test_config_hash_ignores_key_order():
 
 def test_runs_cover_the_grid_without_repeats(params):
     params["profiles"]["smoke"]["seeds"] = [0, 1]
+    params["profiles"]["smoke"]["experiments"] = {
+        "text_vae": {"datasets": ["synthetic_text"], "models": ["vae"]}
+    }
     params["profiles"]["smoke"]["experiments"]["again"] = {
         "datasets": ["synthetic_text"],
         "models": ["vae"],
