@@ -128,3 +128,15 @@ def test_kl_surrogate_gradients_reach_encoder_and_energy():
         assert term.shape == (5,) and "f_pos" in logs
         assert mu.grad.abs().sum() > 0
         assert all(p.grad is not None for p in prior.parameters() if p.requires_grad)
+
+
+def test_log_partition_is_estimated_once_per_parameter_state():
+    torch.manual_seed(0)
+    prior = LatentEBMPrior(2, EnergyMLP(2, 1, hidden=8), None, 1, 0.1, log_partition_samples=50)
+    z = torch.randn(4, 2)
+    first = prior.log_prob(z)
+    assert torch.equal(first, prior.log_prob(z))  # same estimate, no new draws
+    optimiser = torch.optim.SGD(prior.parameters(), lr=0.5)
+    prior.f(z).sum().backward()
+    optimiser.step()
+    assert not torch.equal(first, prior.log_prob(z))

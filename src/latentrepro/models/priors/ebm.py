@@ -98,6 +98,7 @@ class LatentEBMPrior(EBMPrior):
         self.steps, self.step_size, self.noise = steps, check_step_size(step_size), noise
         self.log_partition_samples = log_partition_samples
         self._frozen_log_z: torch.Tensor | None = None
+        self._cached_log_z: tuple[tuple[int, ...], torch.Tensor] | None = None
         self.register_buffer("_anchor", torch.zeros(()), persistent=False)
 
     @classmethod
@@ -170,9 +171,19 @@ class LatentEBMPrior(EBMPrior):
         finally:
             self._frozen_log_z = None
 
+    def current_log_partition(self) -> torch.Tensor:
+        """The frozen estimate inside :meth:`frozen_partition`; otherwise one estimate per state
+        of the parameters (re-estimated after every in-place update, e.g. an optimiser step),
+        so that a validation pass over many batches estimates log Z once."""
+        if self._frozen_log_z is not None:
+            return self._frozen_log_z
+        key = tuple(p._version for p in self.parameters())
+        if self._cached_log_z is None or self._cached_log_z[0] != key:
+            self._cached_log_z = (key, self.log_partition())
+        return self._cached_log_z[1]
+
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        log_z = self._frozen_log_z if self._frozen_log_z is not None else self.log_partition()
-        return self.f(z) + log_standard_normal(z) - log_z
+        return self.f(z) + log_standard_normal(z) - self.current_log_partition()
 
     def density_loss(self, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """-f(z) + mean f(z-) with z- short-run Langevin samples (Pang et al. 2020, Eq. (6):
