@@ -90,3 +90,31 @@ def test_evaluation_scores_act_and_emotion_each_against_their_own_labels():
         assert metrics[f"{name}_homogeneity"] == pytest.approx(expected["homogeneity"])
     assert 0 <= metrics["bleu"] <= 100 and "log_partition" in metrics["estimators"]
     assert metrics["nll"] > 0 and metrics["symbols_used"] >= 1
+
+
+def test_paper_arch_options_build_a_bidirectional_gru_with_tied_embeddings():
+    cfg = config()
+    cfg["arch"] = {"embed_dim": 6, "hidden_dim": 6, "latent_dim": 3, "cell": "gru",
+                   "bidirectional": True, "encoder_hidden_dim": 5, "tie_embeddings": True}  # fmt: skip
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(cfg, VOCAB)
+    assert isinstance(model.encoder.rnn, torch.nn.GRU) and model.encoder.rnn.bidirectional
+    assert model.decoder.out.weight is model.decoder.embed.weight
+    batch = split(4, 0).batch(torch.arange(4))
+    mu, _ = model.posterior(batch)
+    assert mu.shape == (4, 3)
+    # The chain rule holds for the GRU decoder as for the LSTM one.
+    z = mu.detach()
+    with torch.no_grad():
+        total = model.log_likelihood(batch["tokens"], z)
+        logits, _ = model.decoder(batch["tokens"][:, :-1], z)
+    log_p = logits.log_softmax(-1).gather(-1, batch["tokens"][:, 1:, None]).squeeze(-1)
+    mask = batch["tokens"][:, 1:] != 0
+    assert torch.allclose(total, (log_p * mask).sum(1), atol=1e-5)
+
+
+def test_tied_embeddings_need_equal_widths():
+    cfg = config()
+    cfg["arch"] = {"embed_dim": 6, "hidden_dim": 8, "latent_dim": 3, "tie_embeddings": True}
+    with pytest.raises(ValueError, match=r"arch\.tie_embeddings"):
+        SymbolTextVAE.from_config(cfg, VOCAB)

@@ -1,5 +1,6 @@
 """The text VAE with a symbol-coupled EBM prior (SVEBM-IB, LDEBM): the LSTM VAE of
-:mod:`lstm_vae` plus a separate optimiser group for the energy network and, optionally, LDEBM's
+:mod:`lstm_vae` (or, with arch options ``cell``/``bidirectional``/``tie_embeddings``/
+``encoder_hidden_dim``, the recurrent modules of :mod:`rnn`) plus a separate optimiser group for the energy network and, optionally, LDEBM's
 geometric clustering regulariser (papers.md P1)."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from latentrepro.data.batches import TokenSplit
 from latentrepro.models.clustering import ClusterResampler, geometric_pseudo_labels
 from latentrepro.models.priors import EBMPrior
 from latentrepro.models.text.lstm_vae import TextVAE
+from latentrepro.models.text.rnn import OPTIONS, build_rnn
 
 #: Sentences encoded at once when the clustering pass encodes the training split.
 ENCODE_BATCH = 512
@@ -41,10 +43,13 @@ class SymbolTextVAE(TextVAE):
     @classmethod
     def from_config(cls, config: dict[str, Any], vocab_size: int) -> SymbolTextVAE:
         base = TextVAE.from_config(config, vocab_size)
+        encoder, decoder = base.encoder, base.decoder
+        if any(key in config["arch"] for key in OPTIONS):
+            encoder, decoder = build_rnn(config["arch"], vocab_size)
         cluster = config["model"]["regulariser"].get("cluster", {})
         return cls(
-            base.encoder,
-            base.decoder,
+            encoder,
+            decoder,
             base.prior,
             base.regulariser,
             cluster_weight=cluster.get("weight", 0.0),
