@@ -12,6 +12,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/clel.smk"
 include: "workflow/rules/dgvae.smk"
+include: "workflow/rules/ldebm.smk"
 
 
 rule all:

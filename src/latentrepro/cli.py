@@ -38,11 +38,17 @@ def cmd_download(args: argparse.Namespace) -> None:
 
 def cmd_tokenize(args: argparse.Namespace) -> None:
     from latentrepro.data.registry import get_dataset
-    from latentrepro.data.tokenize import tokenize_dataset
+    from latentrepro.data.tokenize import prepare_arrays, tokenize_dataset
 
-    stats = tokenize_dataset(
-        Path(args.raw), Path(args.out), get_dataset(args.dataset), args.vocab_size, args.max_length
-    )
+    spec = get_dataset(args.dataset)
+    if spec.kind != "text":
+        stats = prepare_arrays(Path(args.raw), Path(args.out), spec)
+    elif args.vocab_size is None or args.max_length is None:
+        raise ValueError(f"{args.dataset}: a text dataset needs --vocab-size and --max-length")
+    else:
+        stats = tokenize_dataset(
+            Path(args.raw), Path(args.out), spec, args.vocab_size, args.max_length
+        )
     print(json.dumps({k: v for k, v in stats.items() if k != "raw_sha256"}, indent=1))
 
 
@@ -101,13 +107,14 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     device = resolve_device(args.settings["device"])
     split = family.load_split(data / f"{args.split}.pt")
     metrics, latents = family.evaluate(model, split, settings, args.seed, device)
+    estimators = metrics.pop("estimators", {})  # a family's own estimator notes
     record = {
         "dataset": train_config["dataset"]["name"],
         "model": train_config["model"]["name"],
         "seed": args.seed,
         "split": args.split,
         "metrics": metrics,
-        "estimators": {**settings, "protocol": family.protocol},
+        "estimators": {**settings, "protocol": family.protocol, **estimators},
         "provenance": {
             "train_config_hash": checkpoint["config_hash"],
             "evaluate_config_hash": config_hash(args.settings),
@@ -215,6 +222,20 @@ def cmd_dgvae_report(args: argparse.Namespace) -> None:
     print("\n".join(str(p) for p in written))
 
 
+def cmd_ldebm_figures(args: argparse.Namespace) -> None:
+    from latentrepro.report.ldebm_figures import plot_symbol_latents, plot_synthetic_grid
+
+    if args.kind == "synthetic":
+        data = dict(_parse_override(item) for item in args.data)
+        path = plot_synthetic_grid(
+            [Path(p) for p in args.latents], {k: Path(v) for k, v in data.items()},
+            args.models, Path(args.out),
+        )  # fmt: skip
+    else:
+        path = plot_symbol_latents([Path(p) for p in args.latents], args.label, Path(args.out))
+    print(path)
+
+
 def cmd_check_params(args: argparse.Namespace) -> None:
     overrides = dict(_parse_override(item) for item in args.set)
     params = load_params(args.params, overrides)
@@ -256,12 +277,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--options", type=_json, default={}, help="generator options (JSON), embedded datasets"
     )
 
-    p = add("tokenize", cmd_tokenize, "build the vocabulary and numericalise a text dataset")
+    p = add(
+        "tokenize",
+        cmd_tokenize,
+        "build the vocabulary and numericalise a text dataset (points/images: tensors only)",
+    )
     p.add_argument("dataset")
     p.add_argument("--raw", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--vocab-size", type=int, required=True)
-    p.add_argument("--max-length", type=int, required=True)
+    p.add_argument("--vocab-size", type=int, default=None, help="text datasets only")
+    p.add_argument("--max-length", type=int, default=None, help="text datasets only")
 
     p = add("prepare-arrays", cmd_prepare_arrays, "write {split}.pt of an image/points dataset")
     p.add_argument("dataset")
@@ -332,6 +357,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figure", default=None, help="the MI / AU / CU against |b| figure")
     p.add_argument("--density-latents", nargs="*", default=[], help="latents of 2-D runs")
     p.add_argument("--density-figure", default=None, help="the 2-D density pictures")
+
+    p = add(
+        "ldebm-figures",
+        cmd_ldebm_figures,
+        "LDEBM figures: the 2-D sample/density grid, or latents by symbol and label",
+    )
+    p.add_argument("kind", choices=["synthetic", "symbols"])
+    p.add_argument("--latents", nargs="+", required=True)
+    p.add_argument("--data", nargs="*", default=[], metavar="DATASET=TEST_PT")
+    p.add_argument("--models", nargs="*", default=[], help="column order of the 2-D grid")
+    p.add_argument("--label", default="act", help="true label to colour by (symbols)")
+    p.add_argument("--out", required=True)
 
     p = add(
         "check-params", cmd_check_params, "validate params.yaml and list the runs of its profile"

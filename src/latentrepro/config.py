@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ def _describe(err: jsonschema.ValidationError) -> str:
 def _cross_reference_problems(params: dict[str, Any]) -> list[str]:
     from latentrepro.data.registry import REGISTRY
 
-    problems = []
+    problems = _schedule_problems(params)
     if params["profile"] not in params["profiles"]:
         problems.append(
             f"profile: {params['profile']!r} is not one of profiles: {sorted(params['profiles'])}"
@@ -127,6 +128,18 @@ def _batch_chunk_problems(params: dict[str, Any], model: str, pname: str) -> lis
         f"models.{model}.regulariser.batch_chunk: |b| = {chunk} does not divide "
         f"profiles.{pname}.train.batch_size = {batch}"
     ]
+
+
+def _schedule_problems(params: dict[str, Any]) -> list[str]:
+    """Diffusion levels must be strictly increasing (JSON schema cannot say so)."""
+    problems = []
+    for name, model in params["models"].items():
+        levels = model["prior"].get("diffusion", {}).get("levels")
+        if levels is not None and any(b <= a for a, b in itertools.pairwise(levels)):
+            problems.append(
+                f"models.{name}.prior.diffusion.levels: must be strictly increasing, got {levels}"
+            )
+    return problems
 
 
 def active_profile(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,10 +7,12 @@ A model plugs in by implementing
 - ``validation_step(batch) -> {"loss": sum, ..., "count": n}`` (sums over the batch).
 
 Optionally ``optimizer_groups() -> {group: parameters}``; each group other than ``"model"``
-takes its optimiser settings from ``config["model"]["optimizers"][group]``; ``after_step()``,
-called after every optimiser step (e.g. an EMA update of sampling weights); and
-``keep_last_weights = True`` for models whose validation loss does not rank checkpoints (EBMs):
-``fit`` then returns the final weights instead of the best-validation ones.
+takes its optimiser settings from ``config["model"]["optimizers"][group]``;
+``on_epoch_start(epoch, train_split)``, called before every epoch (also a resumed one), for
+per-epoch work over the training set such as re-clustering; ``after_step()``, called after every
+optimiser step (e.g. an EMA update of sampling weights); and ``keep_last_weights = True`` for
+models whose validation loss does not rank checkpoints (EBMs): ``fit`` then returns the final
+weights instead of the best-validation ones.
 
 Resuming: the checkpoint holds the weights, optimiser states, the best weights so far, the lr
 decay state, the history and the global RNG state; shuffling uses a generator seeded per epoch.
@@ -169,6 +171,8 @@ def fit(
 
     while state.epoch < train_cfg["epochs"] and not state.stopped_early:
         epoch, started = state.epoch, time.perf_counter()
+        if hasattr(model, "on_epoch_start"):
+            model.on_epoch_start(epoch, train)
         model.train()
         shuffle = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         sums: dict[str, float] = {}

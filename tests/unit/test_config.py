@@ -104,6 +104,9 @@ def test_runs_cover_the_grid_without_repeats(params):
     experiments = params["profiles"]["smoke"]["experiments"]
     params["profiles"]["smoke"]["experiments"] = {"text_vae": experiments["text_vae"]}
     params["profiles"]["smoke"]["seeds"] = [0, 1]
+    params["profiles"]["smoke"]["experiments"] = {
+        "text_vae": {"datasets": ["synthetic_text"], "models": ["vae"]}
+    }
     params["profiles"]["smoke"]["experiments"]["again"] = {
         "datasets": ["synthetic_text"],
         "models": ["vae"],

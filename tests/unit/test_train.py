@@ -126,3 +126,16 @@ def test_lr_halves_on_plateau_and_stops_after_max_decays(tmp_path, monkeypatch):
     assert state.stopped_early and state.decays == 2
     # The tracker holds the best *validation* loss (the authors' code reset it to a train loss).
     assert state.best_val == 3.0 and state.best_epoch == 5
+
+
+def test_on_epoch_start_sees_every_epoch_and_the_training_split(tmp_path):
+    seen = []
+
+    class Recording(TextVAE):
+        def on_epoch_start(self, epoch, split_):
+            seen.append((epoch, len(split_)))
+
+    cfg = config(epochs=3)
+    train = split(32, 0)
+    fit(Recording.from_config(cfg, 20), train, split(8, 1), cfg, 0, tmp_path / "r.pt", False)
+    assert seen == [(0, 32), (1, 32), (2, 32)]

@@ -32,11 +32,15 @@ rule tokenize:
     conda:
         ENV
     params:
-        vocab_size=lambda w: PARAMS["datasets"][w.dataset]["vocab_size"],
-        max_length=lambda w: PARAMS["datasets"][w.dataset]["max_length"],
+        # Text datasets only; points and images are stored as tensors.
+        sizes=lambda w: " ".join(
+            f"--{key.replace('_', '-')} {PARAMS['datasets'][w.dataset][key]}"
+            for key in ("vocab_size", "max_length")
+            if key in PARAMS["datasets"][w.dataset]
+        ),
     shell:
         "latentrepro tokenize {wildcards.dataset} --raw {input.raw} --out {output}"
-        " --vocab-size {params.vocab_size} --max-length {params.max_length} > {log} 2>&1"
+        " {params.sizes} > {log} 2>&1"
 
 
 rule all_download:

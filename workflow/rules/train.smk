@@ -1,7 +1,7 @@
 rule train:
     input:
         data=f"{DATA}/processed/{{dataset}}",
-        code=code("models", "train.py"),
+        code=code("models", "sampling", "train.py"),
     output:
         model="results/checkpoints/{dataset}/{model}/seed{seed}/model.pt",
         history="results/curves/{dataset}/{model}/seed{seed}.csv",

@@ -176,12 +176,19 @@ def _density_gap(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
     )
 
 
+def _ebm_regulariser(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
+    from latentrepro.models.ebm_regulariser import EBMRegulariser
+
+    return EBMRegulariser(build_schedule(cfg.get("schedule")), cfg.get("mi_weight", 0.0))
+
+
 REGULARISERS: dict[str, Callable[[dict[str, Any], int], Regulariser]] = {
     "kl": lambda cfg, latent_dim: KLRegulariser(build_schedule(cfg.get("schedule"))),
     "free_bits": _free_bits,
     "bn_vae": _bn_vae,
     "delta_vae": _delta_vae,
     "density_gap": _density_gap,
+    "ebm": _ebm_regulariser,
 }
 
 

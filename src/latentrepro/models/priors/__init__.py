@@ -11,10 +11,15 @@ from typing import Any
 from torch import nn
 
 from latentrepro.models.priors.base import Prior
+from latentrepro.models.priors.ebm import EBMPrior, LatentEBMPrior
 from latentrepro.models.priors.gaussian import GaussianPrior
+from latentrepro.models.priors.ldebm import DiffusionEBMPrior
 
 PRIORS: dict[str, Callable[[dict[str, Any], int], Prior]] = {
     "gaussian": lambda cfg, latent_dim: GaussianPrior(latent_dim),
+    "lebm": lambda cfg, latent_dim: LatentEBMPrior.from_config(cfg, latent_dim, coupled=False),
+    "svebm": lambda cfg, latent_dim: LatentEBMPrior.from_config(cfg, latent_dim, coupled=True),
+    "ldebm": DiffusionEBMPrior.from_config,
 }
 
 
@@ -31,4 +36,12 @@ def build_prior(cfg: dict[str, Any], latent_dim: int) -> Prior:
     return prior
 
 
-__all__ = ["PRIORS", "GaussianPrior", "Prior", "build_prior"]
+__all__ = [
+    "PRIORS",
+    "DiffusionEBMPrior",
+    "EBMPrior",
+    "GaussianPrior",
+    "LatentEBMPrior",
+    "Prior",
+    "build_prior",
+]

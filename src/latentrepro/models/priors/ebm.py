@@ -1,0 +1,204 @@
+r"""Latent-space EBM priors tilting N(0, I): LEBM (a scalar score) and SVEBM (symbol-vector
+coupling with K symbols).
+
+.. math::
+
+    p_\alpha(z) = \frac{1}{Z(\alpha)} \exp(f_\alpha(z))\, \mathcal{N}(z; 0, I),
+    \qquad Z(\alpha) = \mathbb{E}_{\mathcal{N}(0, I)}[\exp f_\alpha(z)]
+
+(Pang et al., "Learning Latent Space Energy-Based Prior Model", NeurIPS 2020, Eq. (1)). SVEBM
+couples a discrete symbol y with z through K logits, :math:`p(y, z) \propto \exp(\langle y,
+f_\alpha(z)\rangle) \mathcal{N}(z; 0, I)`, so the marginal score is
+:math:`f(z) = \operatorname{logsumexp}_y f_\alpha(z)_y` and
+:math:`p(y \mid z) = \operatorname{softmax}(f_\alpha(z))` (Pang & Wu, "Latent Space Energy-Based
+Model of Symbol-Vector Coupling for Text Generation and Classification", ICML 2021, Eqs. (1)-(3)).
+
+``log_prob`` is normalised with :math:`\log \hat Z = \operatorname{logmeanexp}_{m=1}^{M}
+f(z_m)`, :math:`z_m \sim \mathcal{N}(0, I)` (importance sampling with the reference as proposal;
+consistent as M grows, biased low for finite M by Jensen's inequality).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+from latentrepro.metrics.likelihood import gaussian_kl, log_standard_normal, logmeanexp
+from latentrepro.models.priors.base import Prior
+from latentrepro.models.priors.energy import EnergyMLP
+from latentrepro.sampling import check_step_size, langevin
+
+
+def check_symbols(symbols: Any, name: str = "prior.symbols") -> int:
+    """K must be an integer >= 2 (one symbol carries no information)."""
+    if not isinstance(symbols, int) or isinstance(symbols, bool) or symbols < 2:
+        raise ValueError(
+            f"{name}: the number of symbols K must be an integer >= 2, got {symbols!r}"
+        )
+    return symbols
+
+
+class EBMPrior(Prior):
+    """What the EBM priors share: symbol logits, a training surrogate, a log-partition estimate.
+
+    Subclasses implement :meth:`score` (the log-density up to the normaliser, as used by
+    ``log_prob``), :meth:`symbol_logits`, :meth:`density_loss` (the contrastive maximum-likelihood
+    surrogate for data points ``z``) and :meth:`kl_surrogate` (the prior part of the VAE loss).
+    """
+
+    symbols: int | None
+    log_partition_samples: int
+
+    @property
+    def estimator(self) -> str:
+        """How ``log_prob`` is normalised, for the metrics JSON."""
+        raise NotImplementedError
+
+    def symbol_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Logits of p(y | z), ``[N, K]``."""
+        raise NotImplementedError
+
+    def density_loss(self, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """Per-example surrogate whose gradient in the EBM's parameters is -grad log p(z)."""
+        raise NotImplementedError
+
+    def kl_surrogate(
+        self, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Per-example surrogate of KL(q(z|x) || p(z)) with the right gradients."""
+        raise NotImplementedError
+
+
+class LatentEBMPrior(EBMPrior):
+    """LEBM (``symbols=None``: f is a scalar network) or SVEBM (``symbols=K``).
+
+    Args:
+        latent_dim: D.
+        net: the energy network, ``[N, D] -> [N, 1]`` (LEBM) or ``[N, K]`` (SVEBM).
+        symbols: K, or None for LEBM.
+        steps / step_size / noise: prior Langevin from N(0, I) (used for negatives and sampling).
+        log_partition_samples: M for the log-partition estimate.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        net: EnergyMLP,
+        symbols: int | None,
+        steps: int,
+        step_size: float,
+        noise: float = 1.0,
+        log_partition_samples: int = 10_000,
+    ) -> None:
+        super().__init__()
+        self.latent_dim, self.net, self.symbols = latent_dim, net, symbols
+        self.steps, self.step_size, self.noise = steps, check_step_size(step_size), noise
+        self.log_partition_samples = log_partition_samples
+        self._frozen_log_z: torch.Tensor | None = None
+        self._cached_log_z: tuple[tuple[int, ...], torch.Tensor] | None = None
+        self.register_buffer("_anchor", torch.zeros(()), persistent=False)
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any], latent_dim: int, coupled: bool) -> LatentEBMPrior:
+        """From a ``prior`` section: ``symbols`` (SVEBM), ``energy``, ``langevin``,
+        ``log_partition_samples``."""
+        symbols = check_symbols(cfg.get("symbols")) if coupled else None
+        lang = cfg.get("langevin", {})
+        net = EnergyMLP.from_config(cfg.get("energy", {}), latent_dim, symbols or 1)
+        return cls(
+            latent_dim,
+            net,
+            symbols,
+            steps=lang.get("steps", 40),
+            step_size=check_step_size(lang.get("step_size", 0.5), "prior.langevin.step_size"),
+            noise=lang.get("noise", 1.0),
+            log_partition_samples=cfg.get("log_partition_samples", 10_000),
+        )
+
+    @property
+    def estimator(self) -> str:
+        return (
+            "log Z = logmeanexp f(z_m), z_m ~ N(0, I), "
+            f"M = {self.log_partition_samples} (importance sampling from the reference)"
+        )
+
+    def f(self, z: torch.Tensor) -> torch.Tensor:
+        """The score f(z) ``[...]`` for ``z`` ``[..., D]``."""
+        out = self.net(z.reshape(-1, self.latent_dim))
+        score = out.logsumexp(-1) if self.symbols else out.squeeze(-1)
+        return score.view(z.shape[:-1])
+
+    def symbol_logits(self, z: torch.Tensor) -> torch.Tensor:
+        if not self.symbols:
+            raise ValueError("prior: LEBM has no symbols; use svebm or ldebm for symbol metrics")
+        return self.net(z)
+
+    def energy(self, z: torch.Tensor) -> torch.Tensor:
+        """-log of the unnormalised density: -f(z) + ||z||^2 / 2."""
+        return -self.f(z) + 0.5 * z.pow(2).sum(-1)
+
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, steps: int | None = None
+    ) -> torch.Tensor:
+        z0 = torch.randn(n, self.latent_dim, generator=generator, device=self._anchor.device)
+        steps = self.steps if steps is None else steps
+        return langevin(self.energy, z0, steps, self.step_size, self.noise, generator)
+
+    @torch.no_grad()
+    def log_partition(
+        self, samples: int | None = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """The estimate of log Z (a scalar), drawn in chunks of 10,000."""
+        samples = samples or self.log_partition_samples
+        chunks, sizes = [], []
+        for start in range(0, samples, 10_000):
+            m = min(10_000, samples - start)
+            z = torch.randn(m, self.latent_dim, generator=generator, device=self._anchor.device)
+            chunks.append(logmeanexp(self.f(z), 0))
+            sizes.append(m)
+        weights = torch.tensor(sizes, dtype=torch.float32, device=self._anchor.device).log()
+        return (torch.stack(chunks) + weights).logsumexp(0) - weights.exp().sum().log()
+
+    @contextlib.contextmanager
+    def frozen_partition(self, generator: torch.Generator | None = None) -> Iterator[float]:
+        """Estimate log Z once and use it for every ``log_prob`` inside the block."""
+        self._frozen_log_z = self.log_partition(generator=generator)
+        try:
+            yield float(self._frozen_log_z)
+        finally:
+            self._frozen_log_z = None
+
+    def current_log_partition(self) -> torch.Tensor:
+        """The frozen estimate inside :meth:`frozen_partition`; otherwise one estimate per state
+        of the parameters (re-estimated after every in-place update, e.g. an optimiser step),
+        so that a validation pass over many batches estimates log Z once."""
+        if self._frozen_log_z is not None:
+            return self._frozen_log_z
+        key = tuple(p._version for p in self.parameters())
+        if self._cached_log_z is None or self._cached_log_z[0] != key:
+            self._cached_log_z = (key, self.log_partition())
+        return self._cached_log_z[1]
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        return self.f(z) + log_standard_normal(z) - self.current_log_partition()
+
+    def density_loss(self, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """-f(z) + mean f(z-) with z- short-run Langevin samples (Pang et al. 2020, Eq. (6):
+        the gradient of log Z is E_p[grad f])."""
+        negatives = self.sample(z.size(0))
+        f_pos, f_neg = self.f(z), self.f(negatives)
+        return -f_pos + f_neg.mean(), {
+            "f_pos": f_pos.mean().item(),
+            "f_neg": f_neg.mean().item(),
+        }
+
+    def kl_surrogate(
+        self, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """KL(q || N(0, I)) - f(z) + E_p f: equals KL(q || p) - log Z + E_p f, whose gradients are
+        those of KL(q || p) (Pang & Wu 2021, Eq. (9))."""
+        contrast, logs = self.density_loss(z)
+        return gaussian_kl(mu, logvar) + contrast, logs

@@ -1,0 +1,204 @@
+r"""The latent diffusion EBM prior of LDEBM (Yu et al., "Latent Diffusion Energy-Based Model for
+Interpretable Text Modeling", ICML 2022).
+
+The latent z = x_0 is diffused through T levels (:class:`~latentrepro.sampling.DiffusionSchedule`);
+the prior is the reverse chain: a top level tilting the reference,
+:math:`p(x_T) \propto \exp f(x_T, T)\, \mathcal{N}(x_T; 0, I)`, and per level the recovery EBM
+
+.. math::
+
+    p(y_t \mid x_{t+1}) \propto \exp\Big(f(y_t, t)
+        - \frac{\lVert y_t - x_{t+1}\rVert^2}{2\sigma_{t+1}^2}\Big), \qquad y_t = a_{t+1} x_t
+
+(Yu et al. 2022, Eq. (5); Gao et al., ICLR 2021, Eq. (4)). The score is symbol-coupled at
+every level, :math:`f(y, t) = \operatorname{logsumexp}_k g_k(y, t) / c_t` with one
+time-conditioned network g and the level temperature :math:`c_t = \sigma_{t+1}^2` for t < T,
+:math:`c_T = 1` (so that g is of order one at every level, in the spirit of Gao et al. 2021's
+:math:`f = g / s_t^2`); the symbol posterior is :math:`p(y \mid z) = \operatorname{softmax}
+g(z, 0)`.
+
+Training (diffusion recovery likelihood, one random level pair per batch plus the top pair,
+papers.md P1): the EBM's gradient at level t is :math:`-\nabla f(y_t, t) + \mathbb{E}_{p(y|x_{t+1})}
+\nabla f(y, t)` with negatives by Langevin started at :math:`x_{t+1}`.
+
+``log_prob`` estimates :math:`\log p(z)` by importance sampling over one forward path
+:math:`x_{1:T} \sim q(x_{1:T} \mid z)` (the diffusion is the proposal):
+
+.. math::
+
+    \log \hat p(z) = \log p(x_T) + \sum_{t<T} \big[f(y_t, t) - \log \hat Z_t(x_{t+1})
+        + D \log a_{t+1}\big],
+    \quad \hat Z_t(x) = \frac1M \sum_m e^{f(x + \sigma_{t+1}\epsilon_m, t)},
+
+with :math:`\log p(x_T) = f(x_T, T) + \log \mathcal{N}(x_T; 0, I) - \log \hat Z_T`,
+:math:`\hat Z_T` the mean of :math:`e^{f(\cdot, T)}` over M reference draws (the Gaussian factors
+of recovery and forward kernels cancel because :math:`\mathcal{N}(a x_t; x_{t+1}, \sigma^2) =
+\mathcal{N}(x_{t+1}; a x_t, \sigma^2)`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from latentrepro.metrics.likelihood import log_standard_normal, logmeanexp
+from latentrepro.models.priors.ebm import EBMPrior, check_symbols
+from latentrepro.models.priors.energy import EnergyMLP
+from latentrepro.sampling import DiffusionSchedule, check_step_size, langevin, sample_levels
+from latentrepro.sampling.diffusion import PAPER_LEVELS, recover
+
+
+class DiffusionEBMPrior(EBMPrior):
+    """The LDEBM prior.
+
+    Args:
+        latent_dim: D.
+        net: time-conditioned network ``(y [N, D], t [N]) -> [N, K]``.
+        schedule: the diffusion schedule (T levels).
+        steps: Langevin steps per level (for the top level and for every recovery).
+        top_step_size: Langevin step of the top level (reference N(0, I)).
+        log_partition_samples: M for each normaliser estimate in ``log_prob``.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        net: EnergyMLP,
+        schedule: DiffusionSchedule,
+        symbols: int,
+        steps: int,
+        top_step_size: float,
+        log_partition_samples: int = 64,
+    ) -> None:
+        super().__init__()
+        self.latent_dim, self.net, self.schedule = latent_dim, net, schedule
+        self.symbols = check_symbols(symbols)
+        self.steps, self.top_step_size = steps, check_step_size(top_step_size)
+        self.log_partition_samples = log_partition_samples
+        temperatures = torch.cat([schedule.sigma.pow(2), torch.ones(1)])
+        self.register_buffer("temperature", temperatures, persistent=False)
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any], latent_dim: int) -> DiffusionEBMPrior:
+        """From a ``prior`` section: ``symbols``, ``energy``, ``langevin`` (steps per level,
+        top-level step size), ``diffusion`` (levels, beta_start, beta_end, num_steps,
+        step_scale), ``log_partition_samples``."""
+        diff = cfg.get("diffusion", {})
+        schedule = DiffusionSchedule.linear(
+            levels=diff.get("levels", PAPER_LEVELS),
+            beta_start=diff.get("beta_start", 1e-4),
+            beta_end=diff.get("beta_end", 0.02),
+            num_steps=diff.get("num_steps", 1000),
+            step_scale=diff.get("step_scale", 2e-3),
+        )
+        symbols = check_symbols(cfg.get("symbols"))
+        lang = cfg.get("langevin", {})
+        net = EnergyMLP.from_config(
+            cfg.get("energy", {}), latent_dim, symbols, time_levels=schedule.levels + 1
+        )
+        return cls(
+            latent_dim,
+            net,
+            schedule,
+            symbols,
+            steps=lang.get("steps", 50),
+            top_step_size=check_step_size(lang.get("step_size", 0.5), "prior.langevin.step_size"),
+            log_partition_samples=cfg.get("log_partition_samples", 64),
+        )
+
+    @property
+    def estimator(self) -> str:
+        return (
+            "log p(z) by importance sampling over one forward diffusion path per z; every level's "
+            f"normaliser log Z_t(x) = logmeanexp of f over M = {self.log_partition_samples} draws "
+            "of its Gaussian reference"
+        )
+
+    def logits(self, y: torch.Tensor, t: int) -> torch.Tensor:
+        """g(y, t) ``[N, K]``."""
+        level = torch.full((y.size(0),), t, device=y.device, dtype=torch.long)
+        return self.net(y, level)
+
+    def f(self, y: torch.Tensor, t: int) -> torch.Tensor:
+        """The level-t score ``[...]`` for ``y`` ``[..., D]``."""
+        flat = y.reshape(-1, self.latent_dim)
+        return (self.logits(flat, t).logsumexp(-1) / self.temperature[t]).view(y.shape[:-1])
+
+    def symbol_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.logits(z, 0)
+
+    def _top_energy(self, x: torch.Tensor) -> torch.Tensor:
+        return -self.f(x, self.schedule.levels) + 0.5 * x.pow(2).sum(-1)
+
+    def sample_top(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        x = torch.randn(n, self.latent_dim, generator=generator, device=self.temperature.device)
+        return langevin(self._top_energy, x, self.steps, self.top_step_size, generator=generator)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Top level, then every recovery: (T + 1) * steps Langevin steps."""
+        return sample_levels(
+            self.f, self.schedule, self.sample_top(n, generator), self.steps, generator
+        )
+
+    def _marginal(self, z: torch.Tensor, t: int) -> torch.Tensor:
+        """x_t ~ q(x_t | x_0 = z), reparameterised."""
+        scale = torch.prod(self.schedule.a[:t]).item()
+        return scale * z + math.sqrt(max(1.0 - scale**2, 0.0)) * torch.randn_like(z)
+
+    def _recovery_terms(
+        self, z: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, float]]:
+        """Per-example (data score, negative score, score-matching term) of one random level
+        pair and the top level (T times the level term: an unbiased estimate of the sum)."""
+        levels = self.schedule.levels
+        t = int(torch.randint(levels, ()).item())
+        x_t = self._marginal(z, t)
+        a, sigma = self.schedule.a[t].item(), self.schedule.sigma[t].item()
+        x_next = a * x_t + sigma * torch.randn_like(x_t)
+        y = a * x_t
+        y_neg = recover(self.f, self.schedule, t, x_next.detach(), self.steps)
+        x_top = self._marginal(z, levels)
+        top_neg = self.sample_top(z.size(0))
+        f_pos, f_neg = self.f(y, t), self.f(y_neg, t)
+        f_top, f_top_neg = self.f(x_top, levels), self.f(top_neg, levels)
+        # grad_x log Z_t(x) = E_{p(y|x)}[y - x] / sigma^2: the path's dependence on z through
+        # x_{t+1} (estimated with the negatives, held constant).
+        score = ((y_neg - x_next.detach()) / sigma**2 * x_next).sum(-1)
+        data = levels * f_pos + f_top - 0.5 * x_top.pow(2).sum(-1)
+        negative = levels * f_neg.mean() + f_top_neg.mean()
+        logs = {"level": float(t), "f_pos": f_pos.mean().item(), "f_neg": f_neg.mean().item()}
+        return data, negative, levels * score, logs
+
+    def density_loss(self, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        data, negative, _, logs = self._recovery_terms(z)
+        return -data + negative, logs
+
+    def kl_surrogate(
+        self, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """-H(q(z|x)) - [recovery bound on log p(z)] with its gradient estimate: for the
+        encoder, the data scores plus the log-partition dependence on x_{t+1}; for the EBM,
+        data minus negative scores (Gao et al. 2021, Eq. (8))."""
+        data, negative, score, logs = self._recovery_terms(z)
+        neg_entropy = -0.5 * (math.log(2 * math.pi) + 1 + logvar).sum(-1)
+        return neg_entropy - data + negative + score, logs
+
+    @torch.no_grad()
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        shape = z.shape[:-1]
+        x = z.reshape(-1, self.latent_dim)
+        m, levels = self.log_partition_samples, self.schedule.levels
+        total = torch.zeros(x.size(0), device=x.device)
+        for t in range(levels):
+            a, sigma = self.schedule.a[t].item(), self.schedule.sigma[t].item()
+            y = a * x
+            x = y + sigma * torch.randn_like(y)
+            draws = x.unsqueeze(0) + sigma * torch.randn(m, *x.shape, device=x.device)
+            log_z = logmeanexp(self.f(draws, t), 0)
+            total += self.f(y, t) - log_z + self.latent_dim * math.log(a)
+        ref = torch.randn(m, self.latent_dim, device=x.device)
+        log_z_top = logmeanexp(self.f(ref, levels), 0)
+        total += self.f(x, levels) + log_standard_normal(x) - log_z_top
+        return total.view(shape)

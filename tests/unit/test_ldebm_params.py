@@ -1,0 +1,44 @@
+"""Bad LDEBM settings in params.yaml stop validation with the parameter named."""
+
+import pytest
+import yaml
+
+from latentrepro.config import REPO_ROOT, ParamsError, validate_params
+
+
+@pytest.fixture
+def params():
+    return yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+
+
+def rejected(params) -> str:
+    with pytest.raises(ParamsError) as err:
+        validate_params(params)
+    return str(err.value)
+
+
+def test_a_diffusion_schedule_that_is_not_increasing_is_rejected(params):
+    params["models"]["ldebm_2d"]["prior"]["diffusion"]["levels"] = [0, 200, 100, 300]
+    message = rejected(params)
+    assert "models.ldebm_2d.prior.diffusion.levels: must be strictly increasing" in message
+
+
+def test_fewer_than_two_symbols_are_rejected(params):
+    params["models"]["svebm_ib"]["prior"]["symbols"] = 1
+    assert "models.svebm_ib.prior.symbols: 1 is less than the minimum of 2" in rejected(params)
+
+
+@pytest.mark.parametrize("step", [0, -0.1])
+def test_a_non_positive_langevin_step_size_is_rejected(params, step):
+    params["models"]["lebm_2d"]["prior"]["langevin"]["step_size"] = step
+    message = rejected(params)
+    assert "models.lebm_2d.prior.langevin.step_size" in message
+    assert "less than or equal to the minimum of 0" in message
+
+
+def test_every_ldebm_model_builds_from_the_shipped_params(params):
+    from latentrepro.models.priors import EBMPrior, build_prior
+
+    for name, model in validate_params(params)["models"].items():
+        if model["prior"]["name"] != "gaussian":
+            assert isinstance(build_prior(model["prior"], 4), EBMPrior), name

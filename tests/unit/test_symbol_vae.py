@@ -1,0 +1,120 @@
+"""The symbol-coupled text VAE: optimiser groups, clustering, evaluation with separate labels."""
+
+import pytest
+import torch
+
+from latentrepro.data.batches import TokenSplit
+from latentrepro.evaluate_ebm import evaluate_symbol_vae
+from latentrepro.metrics.clustering import symbol_agreement
+from latentrepro.models.text.symbol_vae import SymbolTextVAE
+from latentrepro.train import fit
+
+VOCAB = 15
+
+
+def config(prior="svebm", cluster=0.0, epochs=1):
+    priors = {
+        "svebm": {"name": "svebm", "symbols": 3, "energy": {"hidden": 8},
+                  "langevin": {"steps": 2, "step_size": 0.5}, "log_partition_samples": 500},
+        "ldebm": {"name": "ldebm", "symbols": 3, "energy": {"hidden": 8, "blocks": 1},
+                  "langevin": {"steps": 2, "step_size": 0.5},
+                  "diffusion": {"levels": [0, 200, 400]}, "log_partition_samples": 4},
+    }  # fmt: skip
+    return {
+        "dataset": {"name": "toy"},
+        "arch": {"embed_dim": 8, "hidden_dim": 12, "latent_dim": 3},
+        "model": {
+            "name": prior,
+            "arch": "symbol_vae",
+            "prior": priors[prior],
+            "regulariser": {"name": "ebm", "mi_weight": 0.1, "cluster": {"weight": cluster}},
+            "optimizer": {"name": "adam", "lr": 0.01},
+            "optimizers": {"ebm": {"name": "adam", "lr": 0.001}},
+        },
+        "train": {"epochs": epochs, "batch_size": 8, "max_batches_per_epoch": None},
+        "device": "cpu",
+    }
+
+
+def split(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(3, 7, (n,), generator=g)
+    tokens = torch.zeros(n, 7, dtype=torch.long)
+    for i, length in enumerate(lengths.tolist()):
+        tokens[i, :length] = torch.randint(4, VOCAB, (length,), generator=g)
+        tokens[i, 0], tokens[i, length - 1] = 1, 2
+    labels = {
+        "act": torch.randint(0, 4, (n,), generator=g),
+        "emotion": torch.randint(0, 7, (n,), generator=g),
+    }
+    return TokenSplit(tokens, lengths, labels)
+
+
+def test_the_energy_network_has_its_own_optimiser_group():
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(config(), VOCAB)
+    groups = model.optimizer_groups()
+    ebm, rest = {id(p) for p in groups["ebm"]}, {id(p) for p in groups["model"]}
+    assert ebm == {id(p) for p in model.prior.parameters()}
+    assert not ebm & rest and ebm | rest == {id(p) for p in model.parameters()}
+
+
+def test_a_gaussian_prior_is_refused():
+    cfg = config()
+    cfg["model"]["prior"] = {"name": "gaussian"}
+    with pytest.raises(ValueError, match="symbol-coupled prior"):
+        SymbolTextVAE.from_config(cfg, VOCAB)
+
+
+@pytest.mark.parametrize("prior", ["svebm", "ldebm"])
+def test_training_with_clustering_runs_and_logs_the_cluster_loss(tmp_path, prior):
+    cfg = config(prior, cluster=0.5, epochs=2)
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(cfg, VOCAB)
+    _, state = fit(model, split(40, 0), split(16, 1), cfg, 0, tmp_path / "r.pt", False)
+    assert state.epoch == 2
+    assert "train_cluster_ce" in state.history[-1] and "train_symbol_mi" in state.history[-1]
+
+
+def test_evaluation_scores_act_and_emotion_each_against_their_own_labels():
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(config(), VOCAB)
+    test = split(30, 2)
+    settings = {"iw_samples": 4, "iw_chunk": 2, "batch_size": 10}
+    metrics, latents = evaluate_symbol_vae(model, test, settings, 0, torch.device("cpu"))
+    symbols = latents["symbol"]
+    assert symbols.shape == (30,)
+    for name in ("act", "emotion"):
+        expected = symbol_agreement(test.labels[name], symbols)
+        assert metrics[f"{name}_nmi"] == pytest.approx(expected["nmi"])
+        assert metrics[f"{name}_homogeneity"] == pytest.approx(expected["homogeneity"])
+    assert 0 <= metrics["bleu"] <= 100 and "log_partition" in metrics["estimators"]
+    assert metrics["nll"] > 0 and metrics["symbols_used"] >= 1
+
+
+def test_paper_arch_options_build_a_bidirectional_gru_with_tied_embeddings():
+    cfg = config()
+    cfg["arch"] = {"embed_dim": 6, "hidden_dim": 6, "latent_dim": 3, "cell": "gru",
+                   "bidirectional": True, "encoder_hidden_dim": 5, "tie_embeddings": True}  # fmt: skip
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(cfg, VOCAB)
+    assert isinstance(model.encoder.rnn, torch.nn.GRU) and model.encoder.rnn.bidirectional
+    assert model.decoder.out.weight is model.decoder.embed.weight
+    batch = split(4, 0).batch(torch.arange(4))
+    mu, _ = model.posterior(batch)
+    assert mu.shape == (4, 3)
+    # The chain rule holds for the GRU decoder as for the LSTM one.
+    z = mu.detach()
+    with torch.no_grad():
+        total = model.log_likelihood(batch["tokens"], z)
+        logits, _ = model.decoder(batch["tokens"][:, :-1], z)
+    log_p = logits.log_softmax(-1).gather(-1, batch["tokens"][:, 1:, None]).squeeze(-1)
+    mask = batch["tokens"][:, 1:] != 0
+    assert torch.allclose(total, (log_p * mask).sum(1), atol=1e-5)
+
+
+def test_tied_embeddings_need_equal_widths():
+    cfg = config()
+    cfg["arch"] = {"embed_dim": 6, "hidden_dim": 8, "latent_dim": 3, "tie_embeddings": True}
+    with pytest.raises(ValueError, match=r"arch\.tie_embeddings"):
+        SymbolTextVAE.from_config(cfg, VOCAB)
