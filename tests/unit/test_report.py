@@ -69,11 +69,15 @@ def test_build_report_writes_every_declared_output(tmp_path):
         z.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"mu": torch.randn(30, 3), "labels": {"class": torch.arange(30) % 3}}, z)
         metrics.append(m), histories.append(h), latents.append(z)
+    other = tmp_path / "metrics/d/ebm/seed0.json"
+    other.parent.mkdir(parents=True)
+    other.write_text(json.dumps(record("d", "ebm", 0, nll=9.0, mmd2=0.5)))
+    metrics.append(other)
     written = build_report(
-        {"exp": {"datasets": ["d"], "models": ["vae"]}},
+        {"exp": {"datasets": ["d"], "models": ["vae"]}, "other": {"datasets": ["d"], "models": ["ebm"]}},
         metrics, histories, latents, tmp_path / "tables", tmp_path / "figures", tmp_path / "summary.json",
     )  # fmt: skip
-    names = sorted(p.name for p in written)
+    names = sorted(p.name for p in written if "other" not in p.name)
     assert names == [
         "exp.csv",
         "exp.md",
@@ -84,3 +88,6 @@ def test_build_report_writes_every_declared_output(tmp_path):
     ]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["exp"]["d/vae"]["nll"] == pytest.approx(1.5)
+    # Each table has only the columns its own runs report.
+    assert "mmd2" not in (tmp_path / "tables/exp.csv").read_text()
+    assert "mmd2" in (tmp_path / "tables/other.csv").read_text()

@@ -26,9 +26,9 @@ def build_report(
     summary: dict[str, Any] = {}
     for name, exp in experiments.items():
         pairs = {(d, m) for d in exp["datasets"] for m in exp["models"]}
-        means, stds = summarise(
-            frame[frame.dataset.isin(exp["datasets"]) & frame.model.isin(exp["models"])]
-        )
+        rows = frame[frame.dataset.isin(exp["datasets"]) & frame.model.isin(exp["models"])]
+        # Columns only other experiments' model families report are left out of this table.
+        means, stds = summarise(rows.dropna(axis=1, how="all"))
         written += write_table(means, stds, tables_dir / name)
         summary[name] = {f"{d}/{m}": row.to_dict() for (d, m), row in means.iterrows()}
         mine = [p for p in history_paths if run_label(p)[:2] in pairs]
