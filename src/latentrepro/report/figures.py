@@ -22,6 +22,30 @@ def run_label(path: Path) -> tuple[str, str, str]:
     return parts[-4], parts[-3], parts[-2]
 
 
+def first_seeds(files: list[Path]) -> dict[tuple[str, str], Path]:
+    """The lowest-seed file of each (dataset, model)."""
+    firsts: dict[tuple[str, str], Path] = {}
+    for file in sorted(files, key=run_label):
+        firsts.setdefault(run_label(file)[:2], file)
+    return firsts
+
+
+def pca_2d(mu: torch.Tensor) -> torch.Tensor:
+    """Rows of ``mu`` projected on their first two principal axes (zeros as the second
+    coordinate of a 1-D latent)."""
+    centred = mu.double() - mu.double().mean(0)
+    _, _, v = torch.linalg.svd(centred, full_matrices=False)
+    return centred @ v[:2].T if mu.size(1) >= 2 else torch.cat([centred, 0 * centred], 1)
+
+
+def scatter_by_label(ax: plt.Axes, xy: torch.Tensor, values: torch.Tensor, name: str) -> None:
+    """One colour and legend entry per label value."""
+    for value in values.unique().tolist():
+        chosen = values == value
+        ax.scatter(xy[chosen, 0], xy[chosen, 1], s=4, alpha=0.7, label=str(value))
+    ax.legend(title=name, fontsize=7, markerscale=3, loc="best")
+
+
 def _save(fig: plt.Figure, path: Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix.lstrip("."), dpi=120, bbox_inches="tight")
@@ -55,10 +79,7 @@ def plot_training_curves(histories: list[Path], path: Path, title: str) -> Path:
 
 def plot_latents(latent_files: list[Path], path: Path, title: str) -> Path:
     """PCA of the test posterior means (first seed of each run), coloured by the first label."""
-    firsts = {}
-    for file in sorted(latent_files, key=run_label):
-        firsts.setdefault(run_label(file)[:2], file)
-    panels = list(firsts.items()) or [(("(no runs)", ""), None)]
+    panels = list(first_seeds(latent_files).items()) or [(("(no runs)", ""), None)]
     fig, axes = plt.subplots(
         1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False, layout="constrained"
     )
@@ -67,17 +88,11 @@ def plot_latents(latent_files: list[Path], path: Path, title: str) -> Path:
         if file is None:
             continue
         latents = torch.load(file, weights_only=True)
-        mu = latents["mu"].double()
-        centred = mu - mu.mean(0)
-        _, _, v = torch.linalg.svd(centred, full_matrices=False)
-        xy = (centred @ v[:2].T) if mu.size(1) >= 2 else torch.cat([centred, 0 * centred], 1)
+        xy = pca_2d(latents["mu"])
         labels = latents.get("labels", {})
         if labels:
             name, values = next(iter(sorted(labels.items())))
-            for value in values.unique().tolist():
-                chosen = values == value
-                ax.scatter(xy[chosen, 0], xy[chosen, 1], s=4, alpha=0.7, label=str(value))
-            ax.legend(title=name, fontsize=7, markerscale=3, loc="best")
+            scatter_by_label(ax, xy, values, name)
         else:
             ax.scatter(xy[:, 0], xy[:, 1], s=4, color="grey", alpha=0.5)
         ax.set(xlabel="PC 1", ylabel="PC 2")

@@ -11,21 +11,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 
-from latentrepro.report.figures import _save, run_label
-
-
-def _first_seeds(paths: list[Path]) -> dict[tuple[str, str], Path]:
-    firsts: dict[tuple[str, str], Path] = {}
-    for path in sorted(paths, key=run_label):
-        firsts.setdefault(run_label(path)[:2], path)
-    return firsts
+from latentrepro.report.figures import _save, first_seeds, pca_2d, scatter_by_label
 
 
 def plot_synthetic_grid(
     latent_paths: list[Path], data_paths: dict[str, Path], models: list[str], path: Path
 ) -> Path:
     """Two rows per dataset (samples; log density), columns: data, then ``models`` in order."""
-    runs = _first_seeds(latent_paths)
+    runs = first_seeds(latent_paths)
     datasets = sorted(data_paths)
     fig, axes = plt.subplots(
         2 * len(datasets), 1 + len(models), figsize=(2.8 * (1 + len(models)), 5.6 * len(datasets)),
@@ -62,7 +55,7 @@ def plot_synthetic_grid(
 def plot_symbol_latents(latent_paths: list[Path], label: str, path: Path) -> Path:
     """Per (dataset, model), first seed: PCA of test posterior means coloured by the inferred
     symbol (left) and by the true ``label`` (right; the split's first label if absent)."""
-    runs = _first_seeds(latent_paths)
+    runs = first_seeds(latent_paths)
     panels = sorted(runs.items()) or [(("(no runs)", ""), None)]
     fig, axes = plt.subplots(
         len(panels), 2, figsize=(9, 4 * len(panels)), squeeze=False, layout="constrained"
@@ -71,20 +64,13 @@ def plot_symbol_latents(latent_paths: list[Path], label: str, path: Path) -> Pat
         if file is None:
             continue
         latents = torch.load(file, weights_only=True)
-        mu = latents["mu"].double()
-        centred = mu - mu.mean(0)
-        _, _, v = torch.linalg.svd(centred, full_matrices=False)
-        xy = centred @ v[:2].T
+        xy = pca_2d(latents["mu"])
         labels = latents["labels"]
         name = label if label in labels else next(iter(sorted(labels)), None)
         left.scatter(xy[:, 0], xy[:, 1], c=latents["symbol"], s=3, cmap="tab20", alpha=0.7)
         left.set_title(f"{dataset} / {model}: inferred symbol", fontsize=9)
         if name is not None:
-            values = labels[name]
-            for value in values.unique().tolist():
-                chosen = values == value
-                right.scatter(xy[chosen, 0], xy[chosen, 1], s=3, alpha=0.6, label=str(value))
-            right.legend(title=name, fontsize=7, markerscale=3)
+            scatter_by_label(right, xy, labels[name], name)
             right.set_title(f"{dataset} / {model}: true {name}", fontsize=9)
     fig.suptitle("Test posterior means (PCA)")
     return _save(fig, path)
