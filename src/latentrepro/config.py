@@ -204,3 +204,10 @@ def config_hash(config: Mapping[str, Any]) -> str:
     """A short, order-independent hash of a resolved configuration."""
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def uses_conda(workflow: Any) -> bool:
+    """Whether a Snakemake workflow runs its jobs in conda environments (--use-conda)."""
+    settings = getattr(workflow, "deployment_settings", None)
+    methods = getattr(settings, "deployment_method", ()) or ()
+    return any(str(getattr(method, "name", method)).lower() == "conda" for method in methods)

@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -9,6 +10,14 @@ try:
     PARAMS = lr.validate_params(config)
 except lr.ParamsError as err:
     sys.exit(str(err))
+
+# Rules call the `latentrepro` command: it comes from the project's .venv (`make run` puts it
+# on PATH) or from the conda environment under --use-conda.
+if shutil.which("latentrepro") is None and not lr.uses_conda(workflow):
+    sys.exit(
+        "the `latentrepro` command is not on PATH: run `make run`, or activate the environment "
+        "(source .venv/bin/activate), or add --use-conda"
+    )
 
 RUNS = lr.runs(PARAMS)
 DATASETS = lr.datasets(PARAMS)
