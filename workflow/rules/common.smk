@@ -11,14 +11,6 @@ try:
 except lr.ParamsError as err:
     sys.exit(str(err))
 
-# Rules call the `latentrepro` command: it comes from the project's .venv (`make run` puts it
-# on PATH) or from the conda environment under --use-conda.
-if shutil.which("latentrepro") is None and not lr.uses_conda(workflow):
-    sys.exit(
-        "the `latentrepro` command is not on PATH: run `make run`, or activate the environment "
-        "(source .venv/bin/activate), or add --use-conda"
-    )
-
 RUNS = lr.runs(PARAMS)
 DATASETS = lr.datasets(PARAMS)
 EXPERIMENTS = lr.experiments(PARAMS)
@@ -61,3 +53,14 @@ def code(*parts):
 def run_paths(pattern):
     """`pattern` formatted for every (dataset, model, seed) of the active profile."""
     return [pattern.format(dataset=r.dataset, model=r.model, seed=r.seed) for r in RUNS]
+
+
+# Rules call the `latentrepro` command: it comes from the project's .venv (`make run` puts it
+# on PATH) or from the conda environment under --use-conda. Checked only when jobs are about
+# to run, so that linting and dry runs need no environment.
+onstart:
+    if shutil.which("latentrepro") is None and not lr.uses_conda(workflow):
+        sys.exit(
+            "the `latentrepro` command is not on PATH: run `make run`, or activate the "
+            "environment (source .venv/bin/activate), or add --use-conda"
+        )
