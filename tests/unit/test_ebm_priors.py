@@ -10,7 +10,8 @@ from latentrepro.metrics.likelihood import log_standard_normal
 from latentrepro.models.ebm_regulariser import EBMRegulariser, symbol_information
 from latentrepro.models.priors import DiffusionEBMPrior, GaussianPrior, LatentEBMPrior, build_prior
 from latentrepro.models.priors.energy import EnergyMLP
-from latentrepro.sampling import DiffusionSchedule
+from latentrepro.sampling import DiffusionSchedule, langevin
+from latentrepro.sampling.diffusion import recovery_energy
 
 
 def linear_net(weight, bias):
@@ -89,6 +90,31 @@ def test_ldebm_samples_of_a_flat_energy_have_the_analytic_spread():
     # 2 short steps from x_{t+1} adds less than sigma^2 of variance before dividing by a.
     assert z.var().item() >= 1 / big_a**2 * 0.95
     assert z.var().item() <= (2 - big_a**2) / big_a**2 * 1.05
+
+
+class LinearScore(nn.Module):
+    """Two equal logits c * y - log 2, so that g(y, t) = logsumexp = c * y at every level."""
+
+    def __init__(self, slope: float) -> None:
+        super().__init__()
+        self.slope = slope
+
+    def forward(self, y: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+        return (self.slope * y - math.log(2)).expand(-1, 2)
+
+
+@pytest.mark.parametrize("t", [0, 2])
+def test_a_noiseless_recovery_step_moves_by_half_the_score_gradient_at_every_level(t):
+    # DRL parametrisation f = g / s_t^2: from y = x_{t+1} (no Gaussian pull) a Langevin step of
+    # size s_t moves y by s_t^2 / 2 * grad f = grad g / 2 = c / 2, whatever the level's noise.
+    schedule = DiffusionSchedule.linear([0, 100, 200, 300])
+    prior = DiffusionEBMPrior(1, LinearScore(0.3), schedule, symbols=2, steps=1, top_step_size=0.1)
+    x_next = torch.full((4, 1), 0.5)
+    energy = recovery_energy(prior.f, schedule, t, x_next)
+    y = langevin(energy, x_next, 1, schedule.step[t].item(), noise=0.0)
+    assert y - x_next == pytest.approx(torch.full((4, 1), 0.15), abs=1e-5)
+    # The top level tilts N(0, I) by g itself.
+    assert prior.f(x_next, schedule.levels) == pytest.approx(0.3 * x_next.squeeze(-1))
 
 
 def test_symbol_information_of_hand_cases():

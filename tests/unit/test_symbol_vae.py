@@ -76,6 +76,17 @@ def test_training_with_clustering_runs_and_logs_the_cluster_loss(tmp_path, prior
     assert "train_cluster_ce" in state.history[-1] and "train_symbol_mi" in state.history[-1]
 
 
+def test_the_final_weights_are_returned_whatever_the_validation_elbo(tmp_path):
+    cfg = config(epochs=3)
+    cfg["model"]["optimizer"]["lr"] = 0.3  # a rate at which the validation -ELBO peaks early
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(cfg, VOCAB)
+    weights, state = fit(model, split(40, 0), split(16, 1), cfg, 0, tmp_path / "r.pt", False)
+    assert state.epoch == 3 and state.best_epoch < 3
+    for key, value in model.state_dict().items():
+        assert torch.equal(weights[key], value), key
+
+
 def test_evaluation_scores_act_and_emotion_each_against_their_own_labels():
     torch.manual_seed(0)
     model = SymbolTextVAE.from_config(config(), VOCAB)

@@ -11,15 +11,22 @@ the prior is the reverse chain: a top level tilting the reference,
         - \frac{\lVert y_t - x_{t+1}\rVert^2}{2\sigma_{t+1}^2}\Big), \qquad y_t = a_{t+1} x_t
 
 (Yu et al. 2022, Eq. (5); Gao et al., ICLR 2021, Eq. (4)). The score is symbol-coupled at
-every level, :math:`f(y, t) = \operatorname{logsumexp}_k g_k(y, t) / c_t` with one
-time-conditioned network g and the level temperature :math:`c_t = \sigma_{t+1}^2` for t < T,
-:math:`c_T = 1` (so that g is of order one at every level, in the spirit of Gao et al. 2021's
-:math:`f = g / s_t^2`); the symbol posterior is :math:`p(y \mid z) = \operatorname{softmax}
-g(z, 0)`.
+every level and parametrised as in diffusion recovery likelihood (Gao et al. 2021, Sec. 3.3),
+:math:`f(y, t) = g(y, t) / s_t^2` with :math:`g(y, t) = \operatorname{logsumexp}_k g_k(y, t)` of
+one time-conditioned network and :math:`s_t` the level's Langevin step
+(:class:`~latentrepro.sampling.DiffusionSchedule`); the top level has :math:`f = g`. With this
+scaling a Langevin step moves y by :math:`\nabla g / 2` whatever the level's noise, so the
+network can steer every recovery. The symbol posterior is :math:`p(y \mid z) =
+\operatorname{softmax} g(z, 0)`.
 
-Training (diffusion recovery likelihood, one random level pair per batch plus the top pair,
-papers.md P1): the EBM's gradient at level t is :math:`-\nabla f(y_t, t) + \mathbb{E}_{p(y|x_{t+1})}
-\nabla f(y, t)` with negatives by Langevin started at :math:`x_{t+1}`.
+Training (one random level pair per batch plus the top pair, papers.md P1) follows the
+weighting of Gao et al. (2021) and of the LDEBM authors' code: the EBM minimises
+:math:`w_t\,[g(y^-, t) - g(y_t, t)] + g(x^-_T, T) - g(x_T, T)` with
+:math:`w_t = \sigma_1 / \sigma_{t+1}` and negatives by Langevin started at
+:math:`x_{t+1}` (resp. N(0, I)); the encoder receives the same weighted data scores,
+:math:`-w_t\, g(y_t, t) - g(x_T, T) + \lVert x_T \rVert^2 / 2`, through the reparameterised
+path, plus the entropy of q(z|x). The weights make every level's gradient of order one, where
+the raw recovery log-likelihood would scale level t by :math:`1/s_t^2` (up to ~10^4).
 
 ``log_prob`` estimates :math:`\log p(z)` by importance sampling over one forward path
 :math:`x_{1:T} \sim q(x_{1:T} \mid z)` (the diffusion is the proposal):
@@ -77,8 +84,10 @@ class DiffusionEBMPrior(EBMPrior):
         self.symbols = check_symbols(symbols)
         self.steps, self.top_step_size = steps, check_step_size(top_step_size)
         self.log_partition_samples = log_partition_samples
-        temperatures = torch.cat([schedule.sigma.pow(2), torch.ones(1)])
+        temperatures = torch.cat([schedule.step.pow(2), torch.ones(1)])
         self.register_buffer("temperature", temperatures, persistent=False)
+        weights = torch.cat([schedule.sigma[0] / schedule.sigma, torch.ones(1)])
+        self.register_buffer("level_weight", weights, persistent=False)
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any], latent_dim: int) -> DiffusionEBMPrior:
@@ -121,10 +130,14 @@ class DiffusionEBMPrior(EBMPrior):
         level = torch.full((y.size(0),), t, device=y.device, dtype=torch.long)
         return self.net(y, level)
 
-    def f(self, y: torch.Tensor, t: int) -> torch.Tensor:
-        """The level-t score ``[...]`` for ``y`` ``[..., D]``."""
+    def g(self, y: torch.Tensor, t: int) -> torch.Tensor:
+        """The unscaled level-t score ``logsumexp_k g_k(y, t)``, ``[...]`` for ``y`` ``[..., D]``."""
         flat = y.reshape(-1, self.latent_dim)
-        return (self.logits(flat, t).logsumexp(-1) / self.temperature[t]).view(y.shape[:-1])
+        return self.logits(flat, t).logsumexp(-1).view(y.shape[:-1])
+
+    def f(self, y: torch.Tensor, t: int) -> torch.Tensor:
+        """The level-t score of the recovery density, g(y, t) / s_t^2 (g at the top level)."""
+        return self.g(y, t) / self.temperature[t]
 
     def symbol_logits(self, z: torch.Tensor) -> torch.Tensor:
         return self.logits(z, 0)
@@ -149,9 +162,10 @@ class DiffusionEBMPrior(EBMPrior):
 
     def _recovery_terms(
         self, z: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, float]]:
-        """Per-example (data score, negative score, score-matching term) of one random level
-        pair and the top level (T times the level term: an unbiased estimate of the sum)."""
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+        """Per-example weighted data scores and the batch's weighted negative score, for one
+        random level pair and the top level (the level term counted T times: an unbiased
+        estimate of the sum over levels)."""
         levels = self.schedule.levels
         t = int(torch.randint(levels, ()).item())
         x_t = self._marginal(z, t)
@@ -161,29 +175,28 @@ class DiffusionEBMPrior(EBMPrior):
         y_neg = recover(self.f, self.schedule, t, x_next.detach(), self.steps)
         x_top = self._marginal(z, levels)
         top_neg = self.sample_top(z.size(0))
-        f_pos, f_neg = self.f(y, t), self.f(y_neg, t)
-        f_top, f_top_neg = self.f(x_top, levels), self.f(top_neg, levels)
-        # grad_x log Z_t(x) = E_{p(y|x)}[y - x] / sigma^2: the path's dependence on z through
-        # x_{t+1} (estimated with the negatives, held constant).
-        score = ((y_neg - x_next.detach()) / sigma**2 * x_next).sum(-1)
-        data = levels * f_pos + f_top - 0.5 * x_top.pow(2).sum(-1)
-        negative = levels * f_neg.mean() + f_top_neg.mean()
-        logs = {"level": float(t), "f_pos": f_pos.mean().item(), "f_neg": f_neg.mean().item()}
-        return data, negative, levels * score, logs
+        weight = levels * self.level_weight[t].item()
+        g_pos, g_neg = self.g(y, t), self.g(y_neg, t)
+        g_top, g_top_neg = self.g(x_top, levels), self.g(top_neg, levels)
+        data = weight * g_pos + g_top - 0.5 * x_top.pow(2).sum(-1)
+        negative = weight * g_neg.mean() + g_top_neg.mean()
+        # Logged under the names the other EBM priors use, for one set of training curves.
+        logs = {"level": float(t), "f_pos": g_pos.mean().item(), "f_neg": g_neg.mean().item()}
+        return data, negative, logs
 
     def density_loss(self, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        data, negative, _, logs = self._recovery_terms(z)
+        data, negative, logs = self._recovery_terms(z)
         return -data + negative, logs
 
     def kl_surrogate(
         self, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """-H(q(z|x)) - [recovery bound on log p(z)] with its gradient estimate: for the
-        encoder, the data scores plus the log-partition dependence on x_{t+1}; for the EBM,
-        data minus negative scores (Gao et al. 2021, Eq. (8))."""
-        data, negative, score, logs = self._recovery_terms(z)
+        """-H(q(z|x)) minus the weighted data scores, plus the negative scores (which carry
+        only the EBM's gradient): the contrastive gradient for the EBM and the weighted
+        recovery-likelihood pull for the encoder (see the module docstring)."""
+        data, negative, logs = self._recovery_terms(z)
         neg_entropy = -0.5 * (math.log(2 * math.pi) + 1 + logvar).sum(-1)
-        return neg_entropy - data + negative + score, logs
+        return neg_entropy - data + negative, logs
 
     @torch.no_grad()
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,13 @@ class SymbolTextVAE(TextVAE):
     The cross-entropy term is computed on a second minibatch drawn uniformly over the k-means
     clusters of the training posterior means, which are recomputed at the start of every epoch
     (``cluster.weight`` 0 disables it).
+
+    The final weights are kept (``keep_last_weights``): the objective departs from the ELBO on
+    purpose (KL weight below one, the information and clustering terms), so the validation
+    -ELBO does not rank its epochs; it picked the first epoch, before the symbols had formed.
     """
+
+    keep_last_weights = True
 
     def __init__(
         self, *parts: nn.Module, cluster_weight: float = 0.0, cluster_dims: int = 3
