@@ -10,7 +10,7 @@ import torch
 
 from latentrepro.data.batches import TokenSplit
 from latentrepro.data.points import PointSplit
-from latentrepro.evaluate import evaluate_text_vae
+from latentrepro.evaluate import evaluate_text_vae, first_sentences
 from latentrepro.metrics.clustering import symbol_agreement
 from latentrepro.metrics.generation import corpus_bleu
 from latentrepro.metrics.samples import mmd_squared, mode_coverage
@@ -42,6 +42,7 @@ def evaluate_symbol_vae(
     kept apart), and corpus BLEU of greedy reconstructions from E_q z."""
     with _log_partition_context(model.prior, seed) as log_z:
         metrics, latents = evaluate_text_vae(model, split, settings, seed, device)
+    split = first_sentences(split, settings.get("max_sentences"))
     mu = latents["mu"]
     symbols = torch.cat(
         [model.prior.symbol_logits(chunk.to(device)).argmax(-1).cpu() for chunk in mu.split(1024)]
