@@ -1,19 +1,21 @@
-"""rPPL of generated text: the LM's perplexity convention on hand cases and what a fitted LM
-learns."""
+"""rPPL and wKL of generated text: the LM's perplexity convention on hand cases, what a fitted
+LM learns, and generation from the prior."""
 
 import math
 
 import pytest
 import torch
 
+from latentrepro.evaluate_ebm import evaluate_symbol_vae, generate_from_prior, generation_metrics
 from latentrepro.metrics.rppl import (
     LSTMLanguageModel,
     lm_perplexity,
     reverse_perplexity,
     sentences_to_split,
 )
+from latentrepro.models.text.symbol_vae import SymbolTextVAE
 
-from .test_symbol_vae import VOCAB
+from .test_symbol_vae import VOCAB, config, split
 
 CPU = torch.device("cpu")
 LM = {"embed_dim": 8, "hidden_dim": 16, "epochs": 6, "batch_size": 16, "lr": 0.05}
@@ -67,3 +69,57 @@ def test_an_lm_fit_on_one_sentence_predicts_it_and_not_another():
         [sentence] * 64, [sentence] * 8, sentences_to_split([other]), VOCAB, LM, 0, CPU
     )
     assert again == unseen
+
+
+def symbol_model(word_logits: dict[int, float]) -> SymbolTextVAE:
+    """A symbol VAE whose decoder ignores its input and z: logits -inf but for ``word_logits``."""
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(config(), VOCAB).eval()
+    with torch.no_grad():
+        model.decoder.out.weight.zero_()
+        model.decoder.out.bias.fill_(-math.inf)
+        for word, logit in word_logits.items():
+            model.decoder.out.bias[word] = logit
+    return model
+
+
+def test_generation_ends_at_eos_and_cuts_unterminated_sentences():
+    g = torch.Generator().manual_seed(0)
+    assert generate_from_prior(symbol_model({2: 0.0}), 5, 4, "greedy", g) == ([[]] * 5, 0)
+    assert generate_from_prior(symbol_model({5: 0.0}), 5, 4, "greedy", g) == ([[5] * 4] * 5, 5)
+    # Ancestral sampling with p(5) = p(</s>) = 1/2: geometric lengths, stopped at </s>.
+    sentences, cut = generate_from_prior(symbol_model({5: 0.0, 2: 0.0}), 400, 6, "sample", g)
+    lengths = [len(s) for s in sentences]
+    assert all(set(s) <= {5} for s in sentences) and max(lengths) == 6
+    assert sum(n == 0 for n in lengths) == pytest.approx(200, abs=40)
+    assert cut == pytest.approx(400 / 2**7, abs=8) and cut <= sum(n == 6 for n in lengths)
+
+
+GENERATION = {"samples_train": 30, "samples_valid": 10, "decode": "greedy", "lm": LM}
+
+
+def test_wkl_is_zero_for_the_training_unigrams_and_log_2_for_half_of_them():
+    model = symbol_model({5: 0.0})
+    only_fives = sentences_to_split([[5, 5, 5]] * 4)
+    metrics, _ = generation_metrics(model, only_fives, only_fives, GENERATION, 0, CPU)
+    assert metrics["wkl"] == 0.0 and metrics["gen_unterminated"] == 1.0
+    assert metrics["rppl"] < 1.2  # generated and real text are the same sentence
+    half = sentences_to_split([[5, 6, 6]] * 2 + [[5]] * 2)
+    metrics, notes = generation_metrics(model, half, only_fives, GENERATION, 0, CPU)
+    assert metrics["wkl"] == pytest.approx(math.log(2))
+    assert "30 + 10 sentences" in notes["generation"] and "greedily" in notes["generation"]
+
+
+def test_symbol_vae_evaluation_scores_generation_only_when_asked():
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(config(), VOCAB)
+    train, test = split(40, 0), split(20, 2)
+    settings = {"iw_samples": 2, "batch_size": 10}
+    metrics, _ = evaluate_symbol_vae(model, test, settings, 0, CPU, train=train)
+    assert not {"rppl", "wkl"} & set(metrics) and "rppl" not in metrics["estimators"]
+    settings["generation"] = GENERATION
+    metrics, _ = evaluate_symbol_vae(model, test, settings, 0, CPU, train=train)
+    assert metrics["rppl"] > 1 and metrics["wkl"] >= 0
+    assert {"generation", "wkl", "rppl"} <= set(metrics["estimators"])
+    with pytest.raises(ValueError, match=r"evaluate\.generation"):
+        evaluate_symbol_vae(model, test, settings, 0, CPU)
