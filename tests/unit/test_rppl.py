@@ -1,11 +1,13 @@
 """rPPL and wKL of generated text: the LM's perplexity convention on hand cases, what a fitted
-LM learns, and generation from the prior."""
+LM learns, generation from the prior, and the generation settings of params.yaml."""
 
 import math
 
 import pytest
 import torch
+import yaml
 
+from latentrepro.config import REPO_ROOT, ParamsError, validate_params
 from latentrepro.evaluate_ebm import evaluate_symbol_vae, generate_from_prior, generation_metrics
 from latentrepro.metrics.rppl import (
     LSTMLanguageModel,
@@ -123,3 +125,28 @@ def test_symbol_vae_evaluation_scores_generation_only_when_asked():
     assert {"generation", "wkl", "rppl"} <= set(metrics["estimators"])
     with pytest.raises(ValueError, match=r"evaluate\.generation"):
         evaluate_symbol_vae(model, test, settings, 0, CPU)
+
+
+@pytest.fixture
+def params():
+    return yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+
+
+def test_the_paper_profile_follows_the_dgm_vae_sample_sizes(params):
+    generation = validate_params(params)["profiles"]["paper"]["evaluate"]["generation"]
+    assert (generation["samples_train"], generation["samples_valid"]) == (40000, 3000)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("samples_train", 0, "generation.samples_train: 0 is less than the minimum of 1"),
+        ("decode", "beam", "generation.decode: 'beam' is not one of"),
+        ("lm", {**LM, "layers": 2}, "generation.lm: unknown key 'layers'"),
+    ],
+)
+def test_bad_generation_settings_are_rejected_by_name(params, key, value, expected):
+    params["profiles"]["smoke"]["evaluate"]["generation"][key] = value
+    with pytest.raises(ParamsError) as err:
+        validate_params(params)
+    assert f"profiles.smoke.evaluate.{expected}" in str(err.value)
