@@ -106,7 +106,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     settings = args.settings["evaluate"]
     device = resolve_device(args.settings["device"])
     split = family.load_split(data / f"{args.split}.pt")
-    metrics, latents = family.evaluate(model, split, settings, args.seed, device)
+    extra = {"train": family.load_split(data / "train.pt")} if family.uses_train_split else {}
+    metrics, latents = family.evaluate(model, split, settings, args.seed, device, **extra)
     estimators = metrics.pop("estimators", {})  # a family's own estimator notes
     record = {
         "dataset": train_config["dataset"]["name"],

@@ -1,5 +1,6 @@
 """Evaluation of EBM-prior models: symbol-coupled text VAEs (He et al. protocol plus symbol
-agreement and reconstruction BLEU) and 2-D density models (sample scores and density grids)."""
+agreement, reconstruction BLEU and, when asked, the wKL and rPPL of text generated from the
+prior) and 2-D density models (sample scores and density grids)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import torch
 
 from latentrepro.data.batches import TokenSplit
 from latentrepro.data.points import PointSplit
-from latentrepro.evaluate import evaluate_text_vae
+from latentrepro.evaluate import evaluate_text_vae, first_sentences
 from latentrepro.metrics.clustering import symbol_agreement
-from latentrepro.metrics.generation import corpus_bleu
+from latentrepro.metrics.generation import corpus_bleu, unigram_kl
+from latentrepro.metrics.rppl import reverse_perplexity
 from latentrepro.metrics.samples import mmd_squared, mode_coverage
 from latentrepro.models.points import PointDensityModel
 from latentrepro.models.priors import LatentEBMPrior
@@ -20,6 +22,8 @@ from latentrepro.models.text.symbol_vae import SymbolTextVAE
 
 #: Side of the square grid on which 2-D log densities are evaluated for the figures.
 GRID_SIDE = 50
+#: Sentences sampled from the prior and decoded at once.
+GENERATE_BATCH = 1000
 
 
 def _log_partition_context(prior: Any, seed: int) -> contextlib.AbstractContextManager:
@@ -36,12 +40,16 @@ def evaluate_symbol_vae(
     settings: dict[str, Any],
     seed: int,
     device: torch.device,
+    train: TokenSplit | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """He et al.'s metrics with the prior's normalised ``log_prob``, NMI and homogeneity of the
     inferred symbol argmax_y p(y | z = E_q z) against every label of the split (each label
-    kept apart), and corpus BLEU of greedy reconstructions from E_q z."""
+    kept apart), corpus BLEU of greedy reconstructions from E_q z, and, when ``settings`` has
+    a ``generation`` section, :func:`generation_metrics` (which needs the training split
+    ``train``)."""
     with _log_partition_context(model.prior, seed) as log_z:
         metrics, latents = evaluate_text_vae(model, split, settings, seed, device)
+    split = first_sentences(split, settings.get("max_sentences"))
     mu = latents["mu"]
     symbols = torch.cat(
         [model.prior.symbol_logits(chunk.to(device)).argmax(-1).cpu() for chunk in mu.split(1024)]
@@ -65,8 +73,102 @@ def evaluate_symbol_vae(
         "symbol": "argmax_y p(y | z = E_q[z]) over the whole split",
         "bleu": "sacrebleu corpus BLEU of greedy reconstructions from E_q[z], tokenize=none",
     }
+    if "generation" in settings:
+        if train is None:
+            raise ValueError("evaluate.generation: wKL needs the training split (train=...)")
+        generation = settings["generation"]
+        scores, notes = generation_metrics(model, train, split, generation, seed, device)
+        metrics.update(scores)
+        metrics["estimators"].update(notes)
     latents["symbol"] = symbols
     return metrics, latents
+
+
+@torch.no_grad()
+def generate_from_prior(
+    model: SymbolTextVAE,
+    n: int,
+    max_length: int,
+    decode: str,
+    generator: torch.Generator,
+) -> tuple[list[list[int]], int]:
+    """``n`` sentences z ~ p(z) (``prior.sample``), x = decode(z), as word ids without
+    ``<s>``/``</s>``, and how many of them reached ``max_length`` words without ``</s>``
+    (cut to ``max_length``).
+
+    ``decode`` is ``greedy`` (argmax word at every step) or ``sample`` (ancestral sampling
+    from p(w_t | w_<t, z)); both stop a sentence at its first ``</s>``.
+    """
+    if decode not in ("greedy", "sample"):
+        raise ValueError(f"evaluate.generation.decode: {decode!r} is not greedy or sample")
+    sentences: list[list[int]] = []
+    for start in range(0, n, GENERATE_BATCH):
+        z = model.prior.sample(min(GENERATE_BATCH, n - start), generator=generator)
+        sentences += model.decoder.generate(z, max_length, decode == "greedy", generator)
+    unterminated = sum(len(s) > max_length for s in sentences)
+    return [s[:max_length] for s in sentences], unterminated
+
+
+def generation_metrics(
+    model: SymbolTextVAE,
+    train: TokenSplit,
+    test: TokenSplit,
+    generation: dict[str, Any],
+    seed: int,
+    device: torch.device,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """wKL and rPPL of text generated from the prior (the DGM-VAE protocol of LDEBM's PTB
+    table, papers.md P1), and notes on how they were estimated.
+
+    ``samples_train + samples_valid`` sentences are generated (:func:`generate_from_prior`,
+    sentences at most as long as the longest training sentence). wKL =
+    sum_w p_gen(w) log(p_gen(w) / p_train(w)) over the word unigrams of all of them against
+    those of ``train`` (:func:`~latentrepro.metrics.generation.unigram_kl`); rPPL is the
+    perplexity on ``test`` of a language model trained on the first ``samples_train`` and
+    early-stopped on the other ``samples_valid`` (:func:`~latentrepro.metrics.rppl.reverse_perplexity`).
+    """
+    model.to(device).eval()
+    n_train, n_valid = generation["samples_train"], generation["samples_valid"]
+    max_length = train.tokens.size(1) - 2
+    generator = torch.Generator(device).manual_seed(seed)
+    sentences, unterminated = generate_from_prior(
+        model, n_train + n_valid, max_length, generation["decode"], generator
+    )
+    rows = zip(train.tokens.tolist(), train.lengths.tolist(), strict=True)
+    real = [row[1 : int(n) - 1] for row, n in rows]
+    vocab_size = model.decoder.out.out_features
+    metrics: dict[str, Any] = {
+        "wkl": unigram_kl(_words(sentences), _words(real)),
+        "gen_unterminated": unterminated / len(sentences),
+    }
+    lm_train, lm_valid = sentences[:n_train], sentences[n_train:]
+    metrics.update(
+        reverse_perplexity(lm_train, lm_valid, test, vocab_size, generation["lm"], seed, device)
+    )
+    decoding = "greedily" if generation["decode"] == "greedy" else "by ancestral sampling"
+    notes = {
+        "generation": (
+            f"{n_train} + {n_valid} sentences: z ~ p(z) by the prior's sampler, decoded "
+            f"{decoding} from <s> to the first </s> (at most {max_length} words; "
+            "gen_unterminated = fraction cut there)"
+        ),
+        "wkl": (
+            "sum_w p_gen(w) log(p_gen(w) / p_train(w)) over word unigrams (no <s>, </s>) of "
+            "all generated sentences against the training split; inf if a generated token "
+            "never occurs in the training sentences (e.g. <pad> or <s> from an undertrained "
+            "decoder)"
+        ),
+        "rppl": (
+            f"perplexity on the real split (tokens incl. </s>, excl. <s> and padding) of a "
+            f"1-layer LSTM LM trained on the first {n_train} generated sentences, epoch "
+            f"chosen by perplexity on the other {n_valid} (DGM-VAE protocol)"
+        ),
+    }
+    return metrics, notes
+
+
+def _words(sentences: list[list[int]]) -> list[list[str]]:
+    return [[str(i) for i in sentence] for sentence in sentences]
 
 
 @torch.no_grad()

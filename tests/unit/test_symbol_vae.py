@@ -103,6 +103,17 @@ def test_evaluation_scores_act_and_emotion_each_against_their_own_labels():
     assert metrics["nll"] > 0 and metrics["symbols_used"] >= 1
 
 
+def test_max_sentences_limits_the_symbol_scores_and_bleu_like_the_other_metrics():
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(config(), VOCAB)
+    test = split(30, 2)
+    settings = {"iw_samples": 2, "batch_size": 4, "max_sentences": 10}
+    metrics, latents = evaluate_symbol_vae(model, test, settings, 0, torch.device("cpu"))
+    assert metrics["sentences"] == 10 and latents["symbol"].shape == (10,)
+    first = symbol_agreement(test.labels["act"][:10], latents["symbol"])
+    assert metrics["act_nmi"] == pytest.approx(first["nmi"])
+
+
 def test_paper_arch_options_build_a_bidirectional_gru_with_tied_embeddings():
     cfg = config()
     cfg["arch"] = {"embed_dim": 6, "hidden_dim": 6, "latent_dim": 3, "cell": "gru",

@@ -26,6 +26,8 @@ class Family:
     evaluate: Callable[..., tuple[dict[str, Any], dict[str, Any]]]
     #: How the metrics are estimated, written into every metrics JSON beside the settings.
     protocol: str
+    #: Whether ``evaluate`` also takes the training split (keyword ``train``).
+    uses_train_split: bool = False
 
 
 def _build_text_vae(config: dict[str, Any], data_dir: Path) -> nn.Module:
@@ -161,8 +163,11 @@ FAMILIES: dict[str, Family] = {
             "He et al. 2019 as for lstm_vae, with log p(z) of the EBM prior normalised by an "
             "estimated log-partition term (estimators.log_partition); <label>_nmi and "
             "<label>_homogeneity: sklearn scores of each ground-truth label against the symbol "
-            "argmax_y p(y|E_q z) over the whole split; bleu: reconstruction BLEU"
+            "argmax_y p(y|E_q z) over the whole split; bleu: reconstruction BLEU; with "
+            "evaluate.generation: wkl and rppl of sentences generated from the prior "
+            "(DGM-VAE protocol, estimators.generation/wkl/rppl)"
         ),
+        uses_train_split=True,
     ),
     "point_ebm": Family(
         _build_point_model,

@@ -10,9 +10,11 @@ import pandas as pd
 from latentrepro.io import write_text
 
 #: Column order of the tables; metrics not listed here follow in alphabetical order.
-METRIC_ORDER = ["nll", "ppl", "neg_elbo", "rec", "kl", "mi", "au", "cu", "kl_p_qbar"]
+METRIC_ORDER = [
+    "nll", "ppl", "neg_elbo", "rec", "kl", "mi", "au", "cu", "kl_p_qbar", "rppl", "wkl",
+]  # fmt: skip
 #: Bookkeeping values in the metrics JSON that are not table columns.
-NOT_COLUMNS = {"sentences", "tokens", "hole_samples"}
+NOT_COLUMNS = {"sentences", "tokens", "hole_samples", "rppl_lm_epoch"}
 LABELS = {
     "nll": "NLL",
     "ppl": "PPL",
@@ -23,6 +25,8 @@ LABELS = {
     "au": "AU",
     "cu": "CU",
     "kl_p_qbar": "KL(p||qbar)",
+    "rppl": "rPPL",
+    "wkl": "wKL",
 }
 
 
