@@ -154,9 +154,8 @@ def generation_metrics(
         ),
         "wkl": (
             "sum_w p_gen(w) log(p_gen(w) / p_train(w)) over word unigrams (no <s>, </s>) of "
-            "all generated sentences against the training split; inf if a generated token "
-            "never occurs in the training sentences (e.g. <pad> or <s> from an undertrained "
-            "decoder)"
+            "all generated sentences against the training split (the decoder never emits "
+            "<pad> or <s>); inf if a generated word never occurs in the training sentences"
         ),
         "rppl": (
             f"perplexity on the real split (tokens incl. </s>, excl. <s> and padding) of a "

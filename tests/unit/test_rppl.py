@@ -97,6 +97,14 @@ def test_generation_ends_at_eos_and_cuts_unterminated_sentences():
     assert cut == pytest.approx(400 / 2**7, abs=8) and cut <= sum(n == 6 for n in lengths)
 
 
+@pytest.mark.parametrize("decode", ["greedy", "sample"])
+def test_generation_never_emits_padding_or_sentence_start(decode):
+    # <pad> and <s> have the largest logits; the decoder must still pick a word or </s>.
+    model = symbol_model({0: 5.0, 1: 5.0, 7: 0.0, 2: -1.0})
+    sentences, _ = generate_from_prior(model, 50, 4, decode, torch.Generator().manual_seed(0))
+    assert {w for s in sentences for w in s} == {7}
+
+
 GENERATION = {"samples_train": 30, "samples_valid": 10, "decode": "greedy", "lm": LM}
 
 

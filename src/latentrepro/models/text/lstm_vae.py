@@ -11,6 +11,7 @@ Sentences are ``<s> w_1 .. w_n </s>`` (length n + 2); the likelihood covers w_1 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -22,6 +23,7 @@ from latentrepro.models.priors import Prior, build_prior
 from latentrepro.models.regularisers import build_regulariser, kl_divergence
 
 PAD, BOS, EOS = 0, 1, 2
+NEVER_EMITTED = torch.tensor([PAD, BOS])
 
 
 class LSTMEncoder(nn.Module):
@@ -101,7 +103,10 @@ class LSTMDecoder(nn.Module):
         greedy: bool = True,
         generator: torch.Generator | None = None,
     ) -> list[list[int]]:
-        """Decode one sentence per row of ``z``; returns word ids without ``<s>``/``</s>``."""
+        """Decode one sentence per row of ``z``; returns word ids without ``<s>``/``</s>``.
+
+        ``<pad>`` and ``<s>`` are never emitted: neither is ever a training target, so their
+        logits carry no learned probability (an untrained decoder would otherwise emit them)."""
         n = z.size(0)
         token = torch.full((n, 1), BOS, dtype=torch.long, device=z.device)
         state = self.initial_state(z)
@@ -109,10 +114,11 @@ class LSTMDecoder(nn.Module):
         done = torch.zeros(n, dtype=torch.bool, device=z.device)
         for _ in range(max_length + 1):
             logits, state = self(token, z, state)
+            logits = logits[:, -1].index_fill(-1, NEVER_EMITTED.to(z.device), -math.inf)
             if greedy:
-                token = logits[:, -1].argmax(dim=-1, keepdim=True)
+                token = logits.argmax(dim=-1, keepdim=True)
             else:
-                token = torch.multinomial(logits[:, -1].softmax(-1), 1, generator=generator)
+                token = torch.multinomial(logits.softmax(-1), 1, generator=generator)
             out = torch.cat([out, token], dim=1)
             done |= token.squeeze(1) == EOS
             if done.all():
