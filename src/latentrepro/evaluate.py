@@ -8,6 +8,8 @@
 - MI: He et al.'s estimator with q(z) aggregated over the whole split or over each batch.
 - AU: dimensions with Var_x E_q[z_d] >= threshold over the split.
 - ``max_sentences`` (optional) restricts everything to the split's first sentences.
+- A prior whose ``log_prob`` is not trustworthy (``reports_likelihood`` False) gets NaN for
+  NLL, PPL, KL and neg_elbo rather than a misleading number.
 - Hole measures (Zhang et al. 2022, DG-VAE), for the standard normal prior: KL(p || qbar) from
   ``hole_samples`` prior draws with qbar aggregated over the whole split, and CU, the number of
   dimensions whose marginal KL(p_d || qbar_d) is below ``cu_threshold``. The sample count is
@@ -55,20 +57,12 @@ def evaluate_text_vae(
     mus, logvars = [], []
     for batch in split.batches(settings["batch_size"], device=device):
         mu, logvar = model.posterior(batch)
-        estimates, sizes = [], []
-        for start in range(0, k, chunk):
-            z = model.reparameterise(mu, logvar, min(chunk, k - start))
-            log_w = (
-                model.log_likelihood(batch["tokens"], z)
-                + model.prior.log_prob(z)
-                - log_normal_diag(z, mu, logvar)
-            )
-            estimates.append(iw_log_likelihood(log_w))
-            sizes.append(z.size(0))
-        sums["nll"] -= combine_iw_chunks(estimates, sizes).sum().item()
+        if model.prior.reports_likelihood:
+            sums["nll"] -= iw_log_likelihood_sum(model, batch["tokens"], mu, logvar, k, chunk)
         sums["tokens"] += int((batch["lengths"] - 1).sum())
         z = model.reparameterise(mu, logvar)
-        sums["kl"] += kl_divergence(mu, logvar, z, model.prior).sum().item()
+        if model.prior.reports_likelihood:
+            sums["kl"] += kl_divergence(mu, logvar, z, model.prior).sum().item()
         sums["rec"] -= model.log_likelihood(batch["tokens"], z).sum().item()
         if aggregate == "batch" and mu.size(0) > 1:
             sums["batch_mi"] += mutual_information(mu, logvar, generator=mi_generator) * mu.size(0)
@@ -92,10 +86,35 @@ def evaluate_text_vae(
         "sentences": n,
         "tokens": sums["tokens"],
     }
+    if not model.prior.reports_likelihood:
+        metrics.update(dict.fromkeys(("nll", "ppl", "kl", "neg_elbo"), float("nan")))
     if isinstance(model.prior, GaussianPrior):
         metrics.update(hole_measures(mu_all, logvar_all, settings, seed))
     latents = {"mu": mu_all, "logvar": logvar_all, "labels": dict(split.labels)}
     return metrics, latents
+
+
+def iw_log_likelihood_sum(
+    model: TextVAE,
+    tokens: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    k: int,
+    chunk: int,
+) -> float:
+    """Sum over the batch of the importance-weighted estimate of log p(x) with k samples of
+    q(z|x), drawn ``chunk`` at a time (Burda et al. 2016)."""
+    estimates, sizes = [], []
+    for start in range(0, k, chunk):
+        z = model.reparameterise(mu, logvar, min(chunk, k - start))
+        log_w = (
+            model.log_likelihood(tokens, z)
+            + model.prior.log_prob(z)
+            - log_normal_diag(z, mu, logvar)
+        )
+        estimates.append(iw_log_likelihood(log_w))
+        sizes.append(z.size(0))
+    return combine_iw_chunks(estimates, sizes).sum().item()
 
 
 def first_sentences(split: TokenSplit, limit: int | None) -> TokenSplit:

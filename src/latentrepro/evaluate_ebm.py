@@ -191,9 +191,11 @@ def evaluate_points(
     lo, hi = split.x.min(0).values - 0.5, split.x.max(0).values + 0.5
     axes = [torch.linspace(lo[i].item(), hi[i].item(), GRID_SIDE) for i in range(2)]
     grid = torch.stack(torch.meshgrid(*axes, indexing="xy"), dim=-1).reshape(-1, 2)
-    with _log_partition_context(prior, seed):
-        nll = -torch.cat([prior.log_prob(c) for c in data.split(1000)]).mean().item()
-        density = torch.cat([prior.log_prob(c.to(device)).cpu() for c in grid.split(1000)])
+    nll, density = float("nan"), torch.full((len(grid),), float("nan"))
+    if prior.reports_likelihood:
+        with _log_partition_context(prior, seed):
+            nll = -torch.cat([prior.log_prob(c) for c in data.split(1000)]).mean().item()
+            density = torch.cat([prior.log_prob(c.to(device)).cpu() for c in grid.split(1000)])
     metrics = {
         "mmd2": mmd_squared(samples, split.x),
         "modes_covered": covered,

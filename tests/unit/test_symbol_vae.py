@@ -1,5 +1,7 @@
 """The symbol-coupled text VAE: optimiser groups, clustering, evaluation with separate labels."""
 
+import math
+
 import pytest
 import torch
 
@@ -101,6 +103,17 @@ def test_evaluation_scores_act_and_emotion_each_against_their_own_labels():
         assert metrics[f"{name}_homogeneity"] == pytest.approx(expected["homogeneity"])
     assert 0 <= metrics["bleu"] <= 100 and "log_partition" in metrics["estimators"]
     assert metrics["nll"] > 0 and metrics["symbols_used"] >= 1
+
+
+def test_ldebm_reports_no_likelihood_but_every_other_score():
+    # Its log p(z) estimate is not trustworthy (see DiffusionEBMPrior), so NLL/PPL/KL are NaN.
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(config("ldebm"), VOCAB)
+    settings = {"iw_samples": 2, "batch_size": 10}
+    metrics, _ = evaluate_symbol_vae(model, split(20, 2), settings, 0, torch.device("cpu"))
+    assert all(math.isnan(metrics[key]) for key in ("nll", "ppl", "kl", "neg_elbo"))
+    assert math.isfinite(metrics["rec"]) and math.isfinite(metrics["mi"])
+    assert metrics["act_nmi"] >= 0 and 0 <= metrics["bleu"] <= 100
 
 
 def test_max_sentences_limits_the_symbol_scores_and_bleu_like_the_other_metrics():

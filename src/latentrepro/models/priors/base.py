@@ -14,6 +14,8 @@ class Prior(nn.Module):
     """
 
     latent_dim: int
+    #: Whether ``log_prob`` is trustworthy enough to report likelihoods (NLL, PPL, KL) from.
+    reports_likelihood: bool = True
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log p(z), summed over the last dimension."""
