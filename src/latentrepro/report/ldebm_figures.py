@@ -39,7 +39,12 @@ def plot_synthetic_grid(
             latents = torch.load(file, weights_only=True)
             samples, (lo, hi) = latents["mu"], latents["extent"].tolist()
             top[col].scatter(samples[:, 0], samples[:, 1], s=1, alpha=0.4)
-            density = latents["log_density"].clamp_min(latents["log_density"].max() - 12)
+            log_density = latents["log_density"]
+            if torch.isnan(log_density).all():  # the prior reports no likelihood (LDEBM)
+                bottom[col].text(0.5, 0.5, "no density estimate", ha="center",
+                                 transform=bottom[col].transAxes, fontsize=8)  # fmt: skip
+                continue
+            density = log_density.clamp_min(log_density.max() - 12)
             bottom[col].imshow(
                 density, origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), cmap="viridis"
             )
