@@ -58,14 +58,11 @@ def evaluate_symbol_vae(
         for key, value in symbol_agreement(labels, symbols).items():
             metrics[f"{name}_{key}"] = value
     metrics["symbols_used"] = int(symbols.unique().numel())
-    hypotheses, references = [], []
+    decoded: list[list[int]] = []
     max_length = split.tokens.size(1) - 2
     for index in torch.arange(len(split)).split(settings["batch_size"]):
-        decoded = model.decoder.generate(mu[index].to(device), max_length)
-        hypotheses += [[str(i) for i in row] for row in decoded]
-        for row, length in zip(split.tokens[index], split.lengths[index], strict=True):
-            references.append([str(i) for i in row[1 : int(length) - 1].tolist()])
-    metrics["bleu"] = corpus_bleu(hypotheses, references)
+        decoded += model.decoder.generate(mu[index].to(device), max_length)
+    metrics["bleu"] = corpus_bleu(_words(decoded), _words(split.word_ids()))
     if log_z is not None:
         metrics["log_z"] = log_z
     metrics["estimators"] = {
@@ -134,11 +131,9 @@ def generation_metrics(
     sentences, unterminated = generate_from_prior(
         model, n_train + n_valid, max_length, generation["decode"], generator
     )
-    rows = zip(train.tokens.tolist(), train.lengths.tolist(), strict=True)
-    real = [row[1 : int(n) - 1] for row, n in rows]
     vocab_size = model.decoder.out.out_features
     metrics: dict[str, Any] = {
-        "wkl": unigram_kl(_words(sentences), _words(real)),
+        "wkl": unigram_kl(_words(sentences), _words(train.word_ids())),
         "gen_unterminated": unterminated / len(sentences),
     }
     lm_train, lm_valid = sentences[:n_train], sentences[n_train:]
@@ -167,6 +162,7 @@ def generation_metrics(
 
 
 def _words(sentences: list[list[int]]) -> list[list[str]]:
+    """Word ids as the string tokens the text scores take."""
     return [[str(i) for i in sentence] for sentence in sentences]
 
 

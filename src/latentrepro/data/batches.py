@@ -79,6 +79,11 @@ class TokenSplit(Minibatches):
     def __len__(self) -> int:
         return self.tokens.size(0)
 
+    def word_ids(self) -> list[list[int]]:
+        """Every sentence as its word ids, without ``<s>`` and ``</s>``."""
+        rows = zip(self.tokens.tolist(), self.lengths.tolist(), strict=True)
+        return [row[1 : int(length) - 1] for row, length in rows]
+
     def batch(self, index: torch.Tensor, device: torch.device | str = "cpu") -> Batch:
         lengths = self.lengths[index]
         width = int(lengths.max())

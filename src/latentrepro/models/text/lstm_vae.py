@@ -112,9 +112,10 @@ class LSTMDecoder(nn.Module):
         state = self.initial_state(z)
         out = torch.empty(n, 0, dtype=torch.long, device=z.device)
         done = torch.zeros(n, dtype=torch.bool, device=z.device)
+        never_emitted = NEVER_EMITTED.to(z.device)
         for _ in range(max_length + 1):
             logits, state = self(token, z, state)
-            logits = logits[:, -1].index_fill(-1, NEVER_EMITTED.to(z.device), -math.inf)
+            logits = logits[:, -1].index_fill(-1, never_emitted, -math.inf)
             if greedy:
                 token = logits.argmax(dim=-1, keepdim=True)
             else:
