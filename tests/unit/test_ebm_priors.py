@@ -117,6 +117,20 @@ def test_a_noiseless_recovery_step_moves_by_half_the_score_gradient_at_every_lev
     assert prior.f(x_next, schedule.levels) == pytest.approx(0.3 * x_next.squeeze(-1))
 
 
+@pytest.mark.parametrize(
+    ("threshold", "expected"), [(None, [-0.5, -0.5, -0.5]), (1.0, [-0.5, 0, 0])]
+)
+def test_the_entropy_threshold_drops_the_entropy_of_wide_posterior_dimensions(threshold, expected):
+    # d(-H)/d(log var) = -1/2 per dimension; with c = 1 only log var < -3 (std < 0.22) counts.
+    prior = zero_ldebm([0, 100, 200])
+    prior.entropy_threshold = threshold
+    logvar = torch.tensor([[-4.0, -2.0, 0.0]], requires_grad=True)
+    z = torch.zeros(3, 1)  # three examples of D = 1; z does not depend on logvar
+    term, _ = prior.kl_surrogate(torch.zeros(3, 1), logvar.T, z)
+    term.sum().backward()
+    assert logvar.grad.squeeze(0).tolist() == pytest.approx(expected)
+
+
 def test_symbol_information_of_hand_cases():
     one_hot = 50.0 * torch.eye(4)
     assert symbol_information(one_hot).item() == pytest.approx(math.log(4), abs=1e-4)

@@ -116,6 +116,16 @@ def test_ldebm_reports_no_likelihood_but_every_other_score():
     assert metrics["act_nmi"] >= 0 and 0 <= metrics["bleu"] <= 100
 
 
+@pytest.mark.parametrize(("prior", "has_kl"), [("svebm", True), ("ldebm", False)])
+def test_validation_reports_kl_only_under_a_prior_with_a_trustworthy_likelihood(prior, has_kl):
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(config(prior), VOCAB)
+    batch = split(6, 3).batch(torch.arange(6), torch.device("cpu"))
+    sums = model.validation_step(batch)
+    assert math.isfinite(sums["rec"]) and sums["count"] == 6
+    assert math.isfinite(sums["kl"]) == has_kl and math.isfinite(sums["loss"]) == has_kl
+
+
 def test_max_sentences_limits_the_symbol_scores_and_bleu_like_the_other_metrics():
     torch.manual_seed(0)
     model = SymbolTextVAE.from_config(config(), VOCAB)

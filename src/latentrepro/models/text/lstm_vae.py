@@ -196,11 +196,15 @@ class TextVAE(nn.Module):
 
     @torch.no_grad()
     def validation_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        """Sums over the batch of the negative ELBO (full KL weight) and its parts."""
+        """Sums over the batch of the negative ELBO (full KL weight) and its parts; KL and the
+        ELBO are NaN under a prior without a trustworthy ``log_prob`` (``reports_likelihood``)."""
         mu, logvar = self.posterior(batch)
         z = self.reparameterise(mu, logvar)
         rec = -self.log_likelihood(batch["tokens"], z)
-        kl = kl_divergence(mu, logvar, z, self.prior)
+        if self.prior.reports_likelihood:
+            kl = kl_divergence(mu, logvar, z, self.prior)
+        else:
+            kl = torch.full_like(rec, math.nan)
         return {
             "loss": (rec + kl).sum().item(),
             "rec": rec.sum().item(),
