@@ -67,8 +67,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     config, data = args.config, Path(args.data)
     family = get_family(config)
+    model = build_model(config, data, args.seed)
     weights, state = fit(
-        build_model(config, data, args.seed),
+        model,
         family.load_split(data / "train.pt"),
         family.load_split(data / "valid.pt"),
         config,
@@ -77,17 +78,22 @@ def cmd_train(args: argparse.Namespace) -> None:
         progress_bar=not args.no_progress,
     )
     write_history(Path(args.history), state.history)
+    last = getattr(model, "keep_last_weights", False)
     meta = {
         "config": config,
         "config_hash": config_hash(config),
         "seed": args.seed,
         "best_epoch": state.best_epoch,
+        # The epoch whose weights are saved: the last one for models that keep their final
+        # weights (their validation loss does not rank epochs), else the best-validation one.
+        "weights_epoch": state.epoch if last else state.best_epoch,
         "epochs_run": state.epoch,
         "lr_decays": state.decays,
     }
     save_torch(args.out, {"state_dict": weights, **meta})
     Path(args.resume).unlink(missing_ok=True)
-    print(f"saved {args.out} (best validation epoch {state.best_epoch})")
+    which = "last epoch" if last else "best validation epoch"
+    print(f"saved {args.out} ({which}, {meta['weights_epoch']})")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -122,6 +128,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             "git_revision": git_revision(),
             "data": dataset_checksums(Path(args.manifest)),
             "best_epoch": checkpoint["best_epoch"],
+            "weights_epoch": checkpoint.get("weights_epoch", checkpoint["best_epoch"]),
             "epochs_run": checkpoint["epochs_run"],
         },
     }

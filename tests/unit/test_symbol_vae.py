@@ -1,10 +1,12 @@
 """The symbol-coupled text VAE: optimiser groups, clustering, evaluation with separate labels."""
 
+import json
 import math
 
 import pytest
 import torch
 
+from latentrepro.cli import main
 from latentrepro.data.batches import TokenSplit
 from latentrepro.evaluate_ebm import evaluate_symbol_vae
 from latentrepro.metrics.clustering import symbol_agreement
@@ -87,6 +89,21 @@ def test_the_final_weights_are_returned_whatever_the_validation_elbo(tmp_path):
     assert state.epoch == 3 and state.best_epoch < 3
     for key, value in model.state_dict().items():
         assert torch.equal(weights[key], value), key
+
+
+def test_the_train_command_records_the_last_epoch_as_the_saved_weights(tmp_path):
+    # LDEBM's validation loss is NaN (no trustworthy KL), so no epoch is ever "best"; the
+    # checkpoint must still say which epoch's weights it holds.
+    for name, seed in (("train", 0), ("valid", 1)):
+        data = split(24 if name == "train" else 8, seed)
+        torch.save({"tokens": data.tokens, "lengths": data.lengths}, tmp_path / f"{name}.pt")
+    (tmp_path / "vocab.json").write_text(json.dumps({"itos": [str(i) for i in range(VOCAB)]}))
+    out = tmp_path / "model.pt"
+    argv = ["train", "--config", json.dumps(config("ldebm", epochs=2)), "--data", str(tmp_path)]
+    argv += ["--seed", "0", "--out", str(out), "--history", str(tmp_path / "h.csv")]
+    assert main([*argv, "--resume", str(tmp_path / "r.pt"), "--no-progress"]) == 0
+    saved = torch.load(out, weights_only=False)
+    assert saved["best_epoch"] == -1 and saved["weights_epoch"] == saved["epochs_run"] == 2
 
 
 def test_evaluation_scores_act_and_emotion_each_against_their_own_labels():
