@@ -63,7 +63,7 @@ def cmd_prepare_arrays(args: argparse.Namespace) -> None:
 def cmd_train(args: argparse.Namespace) -> None:
     from latentrepro.io import save_torch
     from latentrepro.models import build_model, get_family
-    from latentrepro.train import fit, write_history
+    from latentrepro.train import fit, keeps_last_weights, saved_epoch, write_history
 
     config, data = args.config, Path(args.data)
     family = get_family(config)
@@ -78,21 +78,20 @@ def cmd_train(args: argparse.Namespace) -> None:
         progress_bar=not args.no_progress,
     )
     write_history(Path(args.history), state.history)
-    last = getattr(model, "keep_last_weights", False)
     meta = {
         "config": config,
         "config_hash": config_hash(config),
         "seed": args.seed,
         "best_epoch": state.best_epoch,
-        # The epoch whose weights are saved: the last one for models that keep their final
-        # weights (their validation loss does not rank epochs), else the best-validation one.
-        "weights_epoch": state.epoch if last else state.best_epoch,
+        # The last epoch for models that keep their final weights (their validation loss
+        # does not rank epochs), else the best-validation one.
+        "weights_epoch": saved_epoch(model, state),
         "epochs_run": state.epoch,
         "lr_decays": state.decays,
     }
     save_torch(args.out, {"state_dict": weights, **meta})
     Path(args.resume).unlink(missing_ok=True)
-    which = "last epoch" if last else "best validation epoch"
+    which = "last epoch" if keeps_last_weights(model) else "best validation epoch"
     print(f"saved {args.out} ({which}, {meta['weights_epoch']})")
 
 

@@ -234,9 +234,19 @@ def fit(
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             },
         )
-    if getattr(model, "keep_last_weights", False):
+    if keeps_last_weights(model):
         return copy.deepcopy(model.state_dict()), state
     return best_weights, state
+
+
+def keeps_last_weights(model: nn.Module) -> bool:
+    """Whether :func:`fit` returns the final weights rather than the best-validation ones."""
+    return getattr(model, "keep_last_weights", False)
+
+
+def saved_epoch(model: nn.Module, state: LoopState) -> int:
+    """The epoch whose weights :func:`fit` returned for ``model``."""
+    return state.epoch if keeps_last_weights(model) else state.best_epoch
 
 
 @torch.no_grad()
