@@ -91,7 +91,7 @@ def _describe(err: jsonschema.ValidationError) -> str:
 def _cross_reference_problems(params: dict[str, Any]) -> list[str]:
     from latentrepro.data.registry import REGISTRY
 
-    problems = _schedule_problems(params)
+    problems = _schedule_problems(params) + _pairing_problems(params)
     if params["profile"] not in params["profiles"]:
         problems.append(
             f"profile: {params['profile']!r} is not one of profiles: {sorted(params['profiles'])}"
@@ -139,6 +139,27 @@ def _schedule_problems(params: dict[str, Any]) -> list[str]:
             problems.append(
                 f"models.{name}.prior.diffusion.levels: must be strictly increasing, got {levels}"
             )
+    return problems
+
+
+#: Priors whose density carries an estimated normaliser; their latent term is the ``ebm``
+#: regulariser's KL surrogate (the others need a normalised log p(z) during training).
+EBM_PRIORS = ("lebm", "svebm", "ldebm")
+
+
+def _pairing_problems(params: dict[str, Any]) -> list[str]:
+    """An EBM prior trains with the ``ebm`` regulariser and the ``ebm`` regulariser only with
+    an EBM prior (caught here rather than by a non-finite loss or an error mid-training)."""
+    problems = []
+    for name, model in params["models"].items():
+        prior, regulariser = model["prior"]["name"], model["regulariser"]["name"]
+        where = f"models.{name}.regulariser.name"
+        if prior in EBM_PRIORS and regulariser != "ebm":
+            problems.append(
+                f"{where}: prior {prior!r} needs the 'ebm' regulariser, got {regulariser!r}"
+            )
+        elif regulariser == "ebm" and prior not in EBM_PRIORS:
+            problems.append(f"{where}: 'ebm' needs one of the priors {EBM_PRIORS}, got {prior!r}")
     return problems
 
 

@@ -42,3 +42,24 @@ def test_every_ldebm_model_builds_from_the_shipped_params(params):
     for name, model in validate_params(params)["models"].items():
         if model["prior"]["name"] != "gaussian":
             assert isinstance(build_prior(model["prior"], 4), EBMPrior), name
+
+
+def test_an_ebm_prior_with_a_kl_regulariser_is_rejected(params):
+    params["models"]["ldebm"]["regulariser"] = {"name": "kl"}
+    message = rejected(params)
+    assert "models.ldebm.regulariser.name: prior 'ldebm' needs the 'ebm' regulariser" in message
+
+
+def test_the_ebm_regulariser_with_a_gaussian_prior_is_rejected(params):
+    params["models"]["vae"]["regulariser"] = {"name": "ebm"}
+    message = rejected(params)
+    assert "models.vae.regulariser.name: 'ebm' needs one of the priors" in message
+    assert "got 'gaussian'" in message
+
+
+def test_the_ebm_prior_names_are_the_registered_priors_that_build_an_ebm():
+    from latentrepro.config import EBM_PRIORS
+    from latentrepro.models.priors import PRIORS, EBMPrior, build_prior
+
+    built = {name: build_prior({"name": name, "symbols": 4}, 2) for name in PRIORS}
+    assert {name for name, prior in built.items() if isinstance(prior, EBMPrior)} == set(EBM_PRIORS)
