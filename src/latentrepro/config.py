@@ -109,8 +109,9 @@ def _cross_reference_problems(params: dict[str, Any]) -> list[str]:
                     problems.append(f"{where}.models: {model!r} has no entry under models")
                     continue
                 family = params["models"][model]["arch"]
+                own = params["models"][model].get("archs", {})
                 for dataset in exp["datasets"]:
-                    if dataset not in params["archs"].get(family, {}):
+                    if dataset not in params["archs"].get(family, {}) and dataset not in own:
                         problems.append(
                             f"{where}: model {model!r} needs archs.{family}.{dataset}, which is missing"
                         )
@@ -204,14 +205,24 @@ def train_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[st
     return {
         "dataset": dataset_config(params, dataset),
         "model": {"name": model, **model_cfg},
-        # A model may override the latent size of its architecture (DG-VAE's 2-D runs).
-        "arch": {**params["archs"][model_cfg["arch"]][dataset], **_latent_override(model_cfg)},
+        "arch": {**arch_config(params, dataset, model), **_latent_override(model_cfg)},
         "train": profile["train"],
         "device": profile["device"],
     }
 
 
+def arch_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
+    """The network of ``model`` on ``dataset``: the model's own ``archs.<dataset>`` entry (a
+    paper-size network next to a CPU-size one) or else ``archs.<family>.<dataset>``."""
+    model_cfg = params["models"][model]
+    own = model_cfg.get("archs", {})
+    return (
+        dict(own[dataset]) if dataset in own else dict(params["archs"][model_cfg["arch"]][dataset])
+    )
+
+
 def _latent_override(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """A model may override the latent size of its architecture (DG-VAE's 2-D runs)."""
     return {"latent_dim": model_cfg["latent_dim"]} if "latent_dim" in model_cfg else {}
 
 

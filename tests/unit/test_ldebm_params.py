@@ -2,6 +2,7 @@
 
 import pytest
 import yaml
+from torch import nn
 
 from latentrepro.config import REPO_ROOT, ParamsError, validate_params
 
@@ -63,3 +64,26 @@ def test_the_ebm_prior_names_are_the_registered_priors_that_build_an_ebm():
 
     built = {name: build_prior({"name": name, "symbols": 4}, 2) for name in PRIORS}
     assert {name for name, prior in built.items() if isinstance(prior, EBMPrior)} == set(EBM_PRIORS)
+
+
+def test_the_paper_models_have_the_authors_dailydialog_network_and_the_cpu_ones_do_not(params):
+    from latentrepro.config import train_config
+    from latentrepro.models.text.symbol_vae import SymbolTextVAE
+
+    paper = train_config(validate_params(params), "dailydialog", "ldebm_paper")
+    cpu = train_config(validate_params(params), "dailydialog", "ldebm")
+    assert paper["arch"]["encoder_hidden_dim"] == 1024 and paper["arch"]["bidirectional"]
+    assert cpu["arch"] == params["archs"]["symbol_vae"]["dailydialog"]
+    encoder_rnn = next(
+        m for m in SymbolTextVAE.from_config(paper, 50).encoder.modules() if isinstance(m, nn.LSTM)
+    )
+    assert (encoder_rnn.hidden_size, encoder_rnn.bidirectional, encoder_rnn.input_size) == (
+        1024,
+        True,
+        512,
+    )
+
+
+def test_a_model_network_on_a_family_without_the_options_is_rejected(params):
+    params["models"]["vae"]["archs"] = {"ptb": {"embed_dim": 8, "hidden_dim": 8, "latent_dim": 2}}
+    assert "models.vae.arch" in rejected(params)
