@@ -30,6 +30,9 @@ from latentrepro.metrics.likelihood import logmeanexp
 from latentrepro.models import build_model, get_family
 from latentrepro.models.priors import DiffusionEBMPrior
 
+#: Reference draws scored at once.
+CHUNK = 10_000
+
 
 def model_and_latents(
     checkpoint: dict, data: Path, points: int
@@ -59,8 +62,8 @@ def level_table(prior: DiffusionEBMPrior, z: torch.Tensor, reference: int) -> li
         x = y + sigma * torch.randn_like(y)
         f = torch.cat(
             [
-                prior.f(x + sigma * torch.randn(10_000, *x.shape), t)
-                for _ in range(reference // 10_000)
+                prior.f(x + sigma * torch.randn(min(CHUNK, reference - start), *x.shape), t)
+                for start in range(0, reference, CHUNK)
             ]
         )
         log_z = logmeanexp(f, 0)

@@ -109,9 +109,9 @@ def _cross_reference_problems(params: dict[str, Any]) -> list[str]:
                     problems.append(f"{where}.models: {model!r} has no entry under models")
                     continue
                 family = params["models"][model]["arch"]
-                own = params["models"][model].get("archs", {})
+                networks = model_archs(params, model)
                 for dataset in exp["datasets"]:
-                    if dataset not in params["archs"].get(family, {}) and dataset not in own:
+                    if dataset not in networks:
                         problems.append(
                             f"{where}: model {model!r} needs archs.{family}.{dataset}, which is missing"
                         )
@@ -211,14 +211,16 @@ def train_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[st
     }
 
 
-def arch_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
-    """The network of ``model`` on ``dataset``: the model's own ``archs.<dataset>`` entry (a
-    paper-size network next to a CPU-size one) or else ``archs.<family>.<dataset>``."""
+def model_archs(params: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """The networks of ``model`` by dataset: ``archs.<family>``, with the model's own
+    ``archs`` entries (a paper-size network next to a CPU-size one) in place of those."""
     model_cfg = params["models"][model]
-    own = model_cfg.get("archs", {})
-    return (
-        dict(own[dataset]) if dataset in own else dict(params["archs"][model_cfg["arch"]][dataset])
-    )
+    return {**params["archs"].get(model_cfg["arch"], {}), **model_cfg.get("archs", {})}
+
+
+def arch_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
+    """The network of ``model`` on ``dataset`` (see :func:`model_archs`)."""
+    return dict(model_archs(params, model)[dataset])
 
 
 def _latent_override(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
