@@ -75,9 +75,12 @@ def _build_image_classifier(config: dict[str, Any], data_dir: Path) -> nn.Module
 
 
 def _load_image_split(path: Path) -> Any:
+    """An image split; ``train+valid.pt`` names the union of two splits (e.g. the whole
+    CIFAR-10 training set as FID reference, whose last 5,000 images form our valid split)."""
     from latentrepro.data.images import ImageSplit
 
-    return ImageSplit.load(path)
+    parts = [path.with_name(f"{name}{path.suffix}") for name in path.stem.split("+")]
+    return ImageSplit.concatenate([ImageSplit.load(part) for part in parts])
 
 
 def _evaluate_image_ebm(*args: Any, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
