@@ -60,6 +60,8 @@ def clel_train_config(params: Mapping[str, Any], dataset: str, model: str) -> di
     model_cfg["optimizer"] = {**model_cfg["optimizer"], **overrides}
     encoder_optimizer = model_cfg.pop("encoder_optimizer", None)
     arch = {"energy": {**size["energy"], **stem}}
+    if model_cfg["guidance"] and "beta" in profile:
+        model_cfg["beta"] = profile["beta"]
     if model_cfg["guidance"]:
         arch["energy"]["projection_dim"] = size["encoder"]["latent_dim"]
         arch["encoder"] = {**size["encoder"], **stem}

@@ -83,3 +83,16 @@ def test_the_authors_protocol_needs_its_rounds():
     fid = {"protocol": "authors", "samples": 100, "batch_size": 10, "sgld_steps": 1}
     with pytest.raises(ParamsError, match="rounds"):
         load_params(PARAMS, {"clel.profiles.smoke.fid": fid})
+
+
+def test_the_fashion_profile_overrides_beta_for_clel_only_and_keeps_budgets_equal():
+    params = load_params(PARAMS, {"profile": "fashion_cpu"})
+    assert {(r.dataset, r.seed) for r in clel_runs(params)} == {
+        ("fashion_mnist", s) for s in (0, 1, 2)
+    }
+    ebm, clel = (clel_train_config(params, "fashion_mnist", m) for m in ("ebm", "clel"))
+    assert clel["model"]["beta"] == 1.0 and "beta" not in ebm["model"]
+    assert params["clel"]["models"]["clel"]["beta"] == 0.01  # the paper's value stays
+    assert ebm["train"] == clel["train"] and ebm["model"]["sgld"] == clel["model"]["sgld"]
+    assert ebm["arch"]["energy"]["normalize"] == {"mean": [0.2858], "std": [0.3529]}
+    assert clel["model"]["ema"] == {"decay": 0.5 ** (64 / 3200), "start": 50}

@@ -85,17 +85,6 @@ class CLEL(ImageEBM):
         self.encoder.train(was_training)
         return F.normalize(z, dim=1)
 
-    @torch.no_grad()
-    def coupling(self, x: torch.Tensor, net: nn.Module | None = None) -> torch.Tensor:
-        """Per-image cos(g(f(x)), h(x)) of unaugmented images, encoder in eval mode, with the
-        online network by default (``net`` = :attr:`sampler_net` for the EMA copy)."""
-        net = net or self.net
-        was_training = net.training
-        net.eval()
-        g = net.project(net(x))
-        net.train(was_training)
-        return F.cosine_similarity(g, self.latent_direction(x), dim=1)
-
     def guided_energy(
         self, x: torch.Tensor, directions: torch.Tensor, weight: float
     ) -> torch.Tensor:
