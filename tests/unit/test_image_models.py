@@ -363,3 +363,20 @@ def test_fid_on_no_more_samples_than_feature_dimensions_is_refused(untrained_ext
     }
     with pytest.raises(ValueError, match=r"evaluate.fid.samples \(6\) must exceed the feature"):
         untrained_extractor.evaluate_image_ebm(model, toy_split(), settings, 0, torch.device("cpu"))
+
+
+def test_the_offline_fid_path_imports_neither_torch_fidelity_nor_torchvision():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "from latentrepro.models.image.evaluation import evaluate_image_ebm, load_extractor\n"
+        "from latentrepro.metrics.features import ClassifierFeatures, gaussian_fit\n"
+        "from latentrepro.models.image import ImageClassifier\n"
+        "c = ImageClassifier((1, 8, 8), 3, 'digit', {'widths': [4], 'feature_dim': 6})\n"
+        "gaussian_fit(ClassifierFeatures(c.net, 'toy'), [torch.rand(20, 1, 8, 8)])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch_fidelity', 'torchvision')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

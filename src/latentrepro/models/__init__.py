@@ -147,9 +147,12 @@ FAMILIES: dict[str, Family] = {
         _evaluate_image_ebm,
         protocol=(
             "FID = Frechet distance (float64, eigh-based matrix square root) between Gaussian "
-            "fits of extractor features of fid.samples generated images (distinct replay-buffer "
-            "chains continued fid.sgld_steps SGLD steps under the EMA energy) and of the whole "
-            "reference split; extractor named in metrics.fid_extractor, statistics fresh per call"
+            "fits of extractor features of fid.samples generated images and of the whole "
+            "reference split; samples by metrics.fid_protocol: 'authors' = a fresh uniform "
+            "buffer, fid.rounds passes of augmentation + fid.sgld_steps SGLD steps under the EMA "
+            "energy (CLEL's test_fid.py), 'replay' = distinct training-buffer chains continued "
+            "fid.sgld_steps steps; extractor named in metrics.fid_extractor, statistics fresh "
+            "per call"
         ),
     ),
     "image_classifier": Family(
