@@ -5,7 +5,8 @@ from the ``clel`` section of params.yaml, trains ``--iterations`` iterations thr
 ``training_step`` with the shared trainer's optimisers after one warm-up iteration, and reports
 the mean time per iteration, the peak resident memory of the process (CPU; it includes the
 ~0.3 GB of the Python/torch runtime, printed as ``idle RSS``) and, on CUDA, the peak allocated
-GPU memory. Cases: the digits setting of the cpu profile (1x8x8, tiny networks) and the base
+GPU memory. Cases: the digits setting of the cpu profile (1x8x8, tiny networks), the
+Fashion-MNIST setting of the fashion_cpu profile (1x28x28, small networks) and the base
 networks on CIFAR-10 shapes (3x32x32, random images in [0, 1]).
 
     .venv/bin/python benchmarks/clel_cost.py [--device cpu|cuda] [--threads 1]
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: (label, dataset, size, image shape, batch, SGLD steps, iterations)
 CASES = [
     ("digits, tiny", "digits", "tiny", (1, 8, 8), 64, 20, 10),
+    ("Fashion-MNIST, small", "fashion_mnist", "small", (1, 28, 28), 64, 20, 5),
     ("CIFAR-10 shapes, base", "cifar10", "base", (3, 32, 32), 64, 5, 2),
 ]
 

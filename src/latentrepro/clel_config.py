@@ -37,20 +37,34 @@ def run_paths(runs: list[Run], pattern: str) -> list[str]:
     return [pattern.format(dataset=r.dataset, model=r.model, seed=r.seed) for r in runs]
 
 
+#: Where the workflow puts the FID Inception weights (registry entry ``inception_fid``).
+INCEPTION_DIR = "weights/inception_fid"
+
+
+def ema_schedule(halflife: float, batch_size: int) -> dict[str, float]:
+    """EMA decay and copy period of a half-life in training images (hankook/CLEL@ccccf50
+    ``train.py`` ~39-40: decay 0.5^(batch/halflife), averaging after halflife/batch steps)."""
+    if halflife == 0:
+        return {"decay": 0.0, "start": 0}
+    return {"decay": 0.5 ** (batch_size / halflife), "start": int(halflife / batch_size)}
+
+
 def clel_train_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
     """Training config of one image EBM (``model`` a key of ``clel.models``)."""
     clel, profile = params["clel"], clel_profile(params)
     assert profile is not None
-    size = clel["sizes"][profile["size"]]
-    downsamplings = clel["datasets"][dataset]["downsamplings"]
+    size, data = clel["sizes"][profile["size"]], clel["datasets"][dataset]
+    stem = {"downsamplings": data["downsamplings"], "normalize": data.get("normalize")}
     model_cfg = dict(clel["models"][model])
-    if "lr" in profile:
-        model_cfg["optimizer"] = {**model_cfg["optimizer"], "lr": profile["lr"]}
+    overrides = {key: profile[key] for key in ("lr", "warmup_steps") if key in profile}
+    model_cfg["optimizer"] = {**model_cfg["optimizer"], **overrides}
     encoder_optimizer = model_cfg.pop("encoder_optimizer", None)
-    arch = {"energy": {**size["energy"], "downsamplings": downsamplings}}
+    arch = {"energy": {**size["energy"], **stem}}
+    if model_cfg["guidance"] and "beta" in profile:
+        model_cfg["beta"] = profile["beta"]
     if model_cfg["guidance"]:
         arch["energy"]["projection_dim"] = size["encoder"]["latent_dim"]
-        arch["encoder"] = {**size["encoder"], "downsamplings": downsamplings}
+        arch["encoder"] = {**size["encoder"], **stem}
     return {
         "dataset": dataset_config(params, dataset),
         "model": {
@@ -58,10 +72,10 @@ def clel_train_config(params: Mapping[str, Any], dataset: str, model: str) -> di
             "arch": "image_ebm",
             **model_cfg,
             **({"optimizers": {"encoder": encoder_optimizer}} if encoder_optimizer else {}),
-            "augment": clel["datasets"][dataset].get("augment", {}),
+            "augment": data.get("augment", {}),
             "sgld": profile["sgld"],
             "replay_buffer": profile["replay_buffer"],
-            "ema": profile["ema"],
+            "ema": ema_schedule(profile["ema_halflife"], profile["train"]["batch_size"]),
         },
         "arch": arch,
         "train": profile["train"],
@@ -88,14 +102,24 @@ def classifier_train_config(params: Mapping[str, Any], dataset: str) -> dict[str
     }
 
 
+def inception_weights(params: Mapping[str, Any]) -> str:
+    """Path of the fetched FID Inception weights file."""
+    from latentrepro.data.registry import get_dataset
+
+    (file,) = get_dataset("inception_fid").files
+    return f"{params['data']['root']}/{INCEPTION_DIR}/{file.path}"
+
+
 def clel_evaluate_config(params: Mapping[str, Any], classifier: str, data: str) -> dict[str, Any]:
     """FID settings (for ``latentrepro evaluate``); the classifier and data paths fill in the
-    own extractor, an ``inception`` extractor names its weights file in params."""
+    own extractor, the fetched weights file the ``inception`` one."""
     profile = clel_profile(params)
     assert profile is not None
     extractor = dict(profile["extractor"])
     if extractor["kind"] == "classifier":
         extractor.update(checkpoint=classifier, data=data)
+    else:
+        extractor["weights"] = inception_weights(params)
     return {
         "evaluate": {"fid": profile["fid"], "extractor": extractor},
         "device": active_profile(params)["device"],
@@ -141,7 +165,14 @@ def check_clel_params(params: Mapping[str, Any]) -> None:
                 f"{where}.replay_buffer.size: {buffer} is smaller than the batch "
                 f"(train.batch_size {batch}); each step draws a batch of distinct entries"
             )
-        if profile["fid"]["samples"] > buffer:
+        for dataset in profile["datasets"]:
+            stats = clel["datasets"].get(dataset, {}).get("normalize")
+            if stats and len(stats["mean"]) != len(stats["std"]):
+                problems.append(
+                    f"clel.datasets.{dataset}.normalize: {len(stats['mean'])} means but "
+                    f"{len(stats['std'])} stds"
+                )
+        if profile["fid"]["protocol"] == "replay" and profile["fid"]["samples"] > buffer:
             problems.append(
                 f"{where}.fid.samples: {profile['fid']['samples']} exceeds replay_buffer.size "
                 f"{buffer} (evaluation samples are distinct buffer chains)"

@@ -155,10 +155,11 @@ def cmd_clel_conditional(args: argparse.Namespace) -> None:
     import torch
 
     from latentrepro.data.images import ImageSplit
-    from latentrepro.io import save_torch
+    from latentrepro.io import save_torch, write_json
     from latentrepro.models import build_model
     from latentrepro.models.image import CLEL
-    from latentrepro.models.image.conditional import guided_samples
+    from latentrepro.models.image.conditional import class_medians, guided_samples, score_guided
+    from latentrepro.models.image.evaluation import load_classifier
 
     checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     model = build_model(checkpoint["config"], Path(args.data), checkpoint["seed"])
@@ -166,9 +167,20 @@ def cmd_clel_conditional(args: argparse.Namespace) -> None:
         raise ValueError(f"{args.checkpoint}: conditional sampling needs a CLEL model")
     model.load_state_dict(checkpoint["state_dict"])
     torch.manual_seed(checkpoint["seed"])
-    train = ImageSplit.load(Path(args.data) / "train.pt")
-    save_torch(args.out, guided_samples(model, train, args.settings["label"], args.settings))
-    print(f"saved {args.out}")
+    train, label = ImageSplit.load(Path(args.data) / "train.pt"), args.settings["label"]
+    samples = guided_samples(model, train, label, args.settings)
+    classifier = load_classifier(args.classifier, args.data).net
+    scores = score_guided(samples, classifier, class_medians(train, label))
+    record = {
+        "model": checkpoint["config"]["model"]["name"],
+        "seed": checkpoint["seed"],
+        "scorer": f"own classifier of {label!r} ({args.classifier}), not the CLEL encoder",
+        "settings": args.settings,
+        "metrics": scores,
+    }
+    save_torch(args.out, samples)
+    write_json(args.scores, record)
+    print(json.dumps({k: v for k, v in scores.items() if k.startswith(("mean", "chance"))}))
 
 
 def cmd_clel_report(args: argparse.Namespace) -> None:
@@ -334,7 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--settings", type=_json, required=True, help="steps, weight, per_row, label (JSON)"
     )
-    p.add_argument("--out", required=True)
+    p.add_argument("--classifier", required=True, help="checkpoint of the scoring classifier")
+    p.add_argument("--out", required=True, help="samples (.pt)")
+    p.add_argument("--scores", required=True, help="classifier scores (.json)")
 
     p = add("clel-report", cmd_clel_report, "CLEL tables (FID, cost) and figures")
     p.add_argument("--metrics", nargs="+", required=True)

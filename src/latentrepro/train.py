@@ -7,12 +7,17 @@ A model plugs in by implementing
 - ``validation_step(batch) -> {"loss": sum, ..., "count": n}`` (sums over the batch).
 
 Optionally ``optimizer_groups() -> {group: parameters}``; each group other than ``"model"``
-takes its optimiser settings from ``config["model"]["optimizers"][group]``;
+takes its optimiser settings from ``config["model"]["optimizers"][group]`` (each may carry a
+learning-rate schedule, :func:`lr_factor`);
 ``on_epoch_start(epoch, train_split)``, called before every epoch (also a resumed one), for
 per-epoch work over the training set such as re-clustering; ``after_step()``, called after every
 optimiser step (e.g. an EMA update of sampling weights); and ``keep_last_weights = True`` for
 models whose validation loss does not rank checkpoints (EBMs): ``fit`` then returns the final
 weights instead of the best-validation ones.
+
+The budget is ``train.epochs`` (each of at most ``max_batches_per_epoch`` batches) or, where a
+paper states one, ``train.iterations``: exactly that many optimiser steps, over as many epochs as
+it takes (the last one cut short).
 
 Resuming: the checkpoint holds the weights, optimiser states, the best weights so far, the lr
 decay state, the history and the global RNG state; shuffling uses a generator seeded per epoch.
@@ -69,12 +74,31 @@ def build_optimizer(params: Iterable[nn.Parameter], cfg: dict[str, Any]) -> torc
     raise ValueError(f"optimizer.name: unknown optimiser {cfg['name']!r}; known: adam, sgd")
 
 
+def lr_factor(cfg: dict[str, Any], step: int, total_steps: int) -> float:
+    """Learning-rate multiplier of optimiser settings ``cfg`` at (0-based) step ``step``.
+
+    ``warmup_steps`` W: linear warm-up (step + 1) / W for the first W steps; ``anneal: cosine``:
+    0.5 (1 + cos(pi step / total_steps)) down to zero at the end of the run. Both as
+    torch's ``LambdaLR`` / ``CosineAnnealingLR`` stepped once per iteration give them (CLEL's
+    Adam warm-up over 2,000 steps and its encoder's cosine SGD; hankook/CLEL@ccccf50
+    ``utils.py`` ~54-77). They multiply when both are set.
+    """
+    factor = 1.0
+    warmup = cfg.get("warmup_steps", 0)
+    if warmup and step < warmup:
+        factor *= (step + 1) / warmup
+    if cfg.get("anneal") == "cosine":
+        factor *= 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
+    return factor
+
+
 @dataclass
 class Optimisers:
-    """Named optimisers with their gradient-clipping norms."""
+    """Named optimisers with their gradient-clipping norms and learning-rate schedules."""
 
     optimizers: dict[str, torch.optim.Optimizer]
     clip_norms: dict[str, float | None]
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def for_model(cls, model: nn.Module, model_cfg: dict[str, Any]) -> Optimisers:
@@ -88,7 +112,19 @@ class Optimisers:
         if missing:
             raise ValueError(f"model {model_cfg.get('name')!r} needs optimizers.{missing[0]}")
         optimizers = {g: build_optimizer(params, cfgs[g]) for g, params in groups.items()}
-        return cls(optimizers, {g: cfgs[g].get("clip_norm") for g in groups})
+        for opt in optimizers.values():
+            for group in opt.param_groups:
+                group["base_lr"] = group["lr"]
+        return cls(
+            optimizers, {g: cfgs[g].get("clip_norm") for g in groups}, {g: cfgs[g] for g in groups}
+        )
+
+    def schedule(self, step: int, total_steps: int) -> None:
+        """Set every learning rate for (0-based) step ``step`` of ``total_steps``."""
+        for name, opt in self.optimizers.items():
+            factor = lr_factor(self.schedules.get(name, {}), step, total_steps)
+            for group in opt.param_groups:
+                group["lr"] = group["base_lr"] * factor
 
     def step(self, loss: torch.Tensor) -> None:
         for opt in self.optimizers.values():
@@ -105,6 +141,7 @@ class Optimisers:
         for opt in self.optimizers.values():
             for group in opt.param_groups:
                 group["lr"] *= factor
+                group["base_lr"] *= factor
 
     @property
     def lr(self) -> float:
@@ -153,7 +190,7 @@ def fit(
     train_cfg, decay = config["train"], config["model"].get("lr_decay")
     limit = train_cfg.get("max_batches_per_epoch")
     per_epoch = train.num_batches(train_cfg["batch_size"], limit)
-    total_steps = train_cfg["epochs"] * per_epoch
+    total_steps, epochs = training_budget(train_cfg, per_epoch)
     fingerprint = config_hash({"config": config, "seed": seed})
 
     torch.manual_seed(seed)
@@ -169,7 +206,7 @@ def fit(
                 torch.cuda.set_rng_state_all(saved["cuda_rng"])
             print(f"resuming from {resume_path} after epoch {state.epoch}")
 
-    while state.epoch < train_cfg["epochs"] and not state.stopped_early:
+    while state.epoch < epochs and not state.stopped_early:
         epoch, started = state.epoch, time.perf_counter()
         if hasattr(model, "on_epoch_start"):
             model.on_epoch_start(epoch, train)
@@ -178,10 +215,14 @@ def fit(
         sums: dict[str, float] = {}
         bar = tqdm(
             train.batches(train_cfg["batch_size"], shuffle, device, limit),
-            total=per_epoch, desc=f"epoch {epoch + 1}/{train_cfg['epochs']}",
+            total=per_epoch, desc=f"epoch {epoch + 1}/{epochs}",
             disable=not progress_bar, mininterval=1.0, leave=False,
         )  # fmt: skip
+        batches = 0
         for batch in bar:
+            if state.step >= total_steps:
+                break
+            optimisers.schedule(state.step, total_steps)
             loss, logs = model.training_step(batch, state.step / max(total_steps, 1))
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
@@ -192,6 +233,7 @@ def fit(
             if hasattr(model, "after_step"):
                 model.after_step()
             state.step += 1
+            batches += 1
             for key, value in logs.items():
                 sums[key] = sums.get(key, 0.0) + value
             bar.set_postfix(loss=f"{logs['loss']:.3f}", refresh=False)
@@ -199,7 +241,7 @@ def fit(
             model, valid, train_cfg["batch_size"], device, train_cfg.get("max_valid_batches")
         )
         row = {"epoch": epoch + 1, "step": state.step, "lr": optimisers.lr}
-        row.update({f"train_{k}": v / per_epoch for k, v in sums.items()})
+        row.update({f"train_{k}": v / max(batches, 1) for k, v in sums.items()})
         row.update({f"val_{k}": v for k, v in val.items()})
         row["seconds"] = time.perf_counter() - started
         state.history.append(row)
@@ -237,6 +279,16 @@ def fit(
     if keeps_last_weights(model):
         return copy.deepcopy(model.state_dict()), state
     return best_weights, state
+
+
+def training_budget(train_cfg: dict[str, Any], per_epoch: int) -> tuple[int, int]:
+    """(optimiser steps, epochs) of a ``train`` section with ``per_epoch`` batches an epoch."""
+    if train_cfg.get("iterations") is not None:
+        if train_cfg.get("epochs") is not None:
+            raise ValueError("train: set either epochs or iterations, not both")
+        steps = int(train_cfg["iterations"])
+        return steps, math.ceil(steps / max(per_epoch, 1))
+    return train_cfg["epochs"] * per_epoch, train_cfg["epochs"]
 
 
 def keeps_last_weights(model: nn.Module) -> bool:

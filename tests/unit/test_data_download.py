@@ -367,3 +367,55 @@ def test_embedded_dataset_is_generated_with_a_manifest(tmp_path: Path) -> None:
         assert (
             entry["sha256"] == sha((first / name).read_bytes()) == sha((second / name).read_bytes())
         )
+
+
+def test_a_gzipped_download_is_decompressed_and_checked_on_its_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = b"\x00\x00\x08\x01" + bytes(range(10))
+    served = tmp_path / "labels.gz"
+    served.write_bytes(gzip.compress(content))
+    register(monkeypatch, (RemoteFile("labels", served.as_uri(), sha(content), gzipped=True),))
+    dest = fetch_dataset("fake", tmp_path / "raw", None, progress=False)
+    assert (dest / "labels").read_bytes() == content
+
+
+def test_inception_weights_with_a_wrong_sha256_are_refused_and_removed(tmp_path: Path) -> None:
+    (file,) = get_dataset("inception_fid").files
+    mirror = tmp_path / "mirror"
+    (mirror / "inception_fid").mkdir(parents=True)
+    (mirror / "inception_fid" / file.path).write_bytes(b"not the inception weights")
+    root = tmp_path / "weights"
+    with pytest.raises(ChecksumError) as error:
+        fetch_dataset("inception_fid", root, mirror, progress=False)
+    message = str(error.value)
+    assert file.path in message and f"expected sha256 {file.sha256}" in message
+    assert "removed" in message
+    assert not (root / "inception_fid").exists() and not leftovers(root)
+
+
+def test_a_hand_placed_inception_file_with_a_wrong_sha256_is_removed(tmp_path: Path) -> None:
+    from latentrepro.metrics.features import InceptionFeatures
+
+    (file,) = get_dataset("inception_fid").files
+    weights = tmp_path / file.path
+    weights.write_bytes(b"corrupt")
+    with pytest.raises(ChecksumError, match=f"expected sha256 {file.sha256}"):
+        InceptionFeatures(weights, "cpu")
+    assert not weights.exists()
+
+
+@needs_mirror
+def test_fashion_mnist_from_the_recompressed_mirror_parses_to_the_official_counts(
+    tmp_path: Path,
+) -> None:
+    from latentrepro.data.parsers import parse_fashion_mnist
+
+    dest = fetch_dataset("fashion_mnist", tmp_path, MIRROR, progress=False)
+    splits = parse_fashion_mnist(dest)
+    assert {name: len(split.x) for name, split in splits.items()} == {
+        "train": 55_000, "valid": 5_000, "test": 10_000,
+    }  # fmt: skip
+    assert splits["test"].x.shape[1:] == (1, 28, 28)
+    assert sorted(set(splits["test"].labels["class"].tolist())) == list(range(10))
+    assert (splits["test"].labels["class"] == 0).sum() == 1000  # 1,000 test images per class

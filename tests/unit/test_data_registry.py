@@ -18,7 +18,7 @@ needs_sources = pytest.mark.skipif(
 
 EMBEDDED = {"synthetic_text", "grid16", "pinwheel", "digits"}
 REMOTE = {"ptb", "dailydialog", "smd", "yahoo", "yelp", "short_yelp", "short_yelp_10k", "snli"}
-REMOTE |= {"cifar10"}
+REMOTE |= {"cifar10", "fashion_mnist", "inception_fid"}
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -61,9 +61,9 @@ def test_registry_holds_the_expected_datasets() -> None:
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_spec_is_well_formed(name: str) -> None:
     spec = get_dataset(name)
-    assert spec.kind in ("text", "points", "images")
+    assert spec.kind in ("text", "points", "images", "weights")
     assert spec.description and spec.license and spec.mirror_dir
-    assert callable(spec.parser)
+    assert callable(spec.parser) or (spec.kind == "weights" and spec.parser is None)
     if name in EMBEDDED:
         assert spec.files == () and spec.generator is not None
         return
@@ -91,7 +91,8 @@ def test_checksums_equal_the_uncompressed_sha256_in_sources_md() -> None:
                 assert file.sha256 == recorded[key], key
                 compared += 1
     # ptb 3 + dailydialog 9 + smd 4 + yahoo 2 + short_yelp 2 + short_yelp_10k 3 + snli 2
-    assert compared == 25
+    # + fashion_mnist 4
+    assert compared == 29
 
 
 @needs_sources
@@ -126,6 +127,27 @@ def test_cifar10_is_the_official_archive_with_its_published_checksum() -> None:
     assert file.url == "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
     assert file.member is None
     assert file.sha256 == "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
+
+
+def test_fashion_mnist_comes_gzipped_from_the_official_release() -> None:
+    files = {file.path: file for file in get_dataset("fashion_mnist").files}
+    assert set(files) == {
+        f"{split}-{kind}-idx{dim}-ubyte"
+        for split in ("train", "t10k")
+        for kind, dim in (("images", 3), ("labels", 1))
+    }
+    for path, file in files.items():
+        assert file.gzipped
+        assert file.url == f"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{path}.gz"
+
+
+def test_the_inception_weights_are_the_torch_fidelity_release_file() -> None:
+    spec = get_dataset("inception_fid")
+    (file,) = spec.files
+    assert spec.kind == "weights" and spec.parser is None
+    assert file.url.endswith("/v0.2.0/weights-inception-2015-12-05-6726825d.pth")
+    # torch.hub names a file by the first 8 hex digits of its sha256
+    assert file.sha256 is not None and file.sha256.startswith("6726825d")
 
 
 def test_ptb_comes_from_the_per_file_raw_urls() -> None:

@@ -139,3 +139,40 @@ def test_on_epoch_start_sees_every_epoch_and_the_training_split(tmp_path):
     train = split(32, 0)
     fit(Recording.from_config(cfg, 20), train, split(8, 1), cfg, 0, tmp_path / "r.pt", False)
     assert seen == [(0, 32), (1, 32), (2, 32)]
+
+
+def test_lr_schedules_match_torchs_schedulers_stepped_once_per_iteration():
+    from latentrepro.train import lr_factor
+
+    param = nn.Parameter(torch.zeros(1))
+    warm = torch.optim.Adam([param], lr=1.0)
+    warmup = torch.optim.lr_scheduler.LambdaLR(warm, lambda k: min((k + 1) / 4, 1.0))
+    sgd = torch.optim.SGD([param], lr=1.0)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(sgd, 10)
+    for step in range(10):
+        assert lr_factor({"warmup_steps": 4}, step, 10) == pytest.approx(warm.param_groups[0]["lr"])
+        assert lr_factor({"anneal": "cosine"}, step, 10) == pytest.approx(sgd.param_groups[0]["lr"])
+        warm.step(), warmup.step(), sgd.step(), cosine.step()
+    assert lr_factor({}, 3, 10) == 1.0
+    assert lr_factor({"anneal": "cosine"}, 5, 10) == pytest.approx(0.5)
+
+
+def test_an_iterations_budget_runs_exactly_that_many_steps_with_scheduled_lrs(tmp_path):
+    cfg = config()
+    cfg["train"] = {"iterations": 7, "batch_size": 16, "max_batches_per_epoch": 3}
+    cfg["model"]["optimizer"] = {"name": "adam", "lr": 0.01, "warmup_steps": 10}
+    _, state = fit(
+        TextVAE.from_config(cfg, 20), split(64, 0), split(16, 1), cfg, 0, tmp_path / "r.pt", False
+    )
+    assert state.step == 7 and state.epoch == 3
+    assert [row["step"] for row in state.history] == [3, 6, 7]
+    assert state.history[-1]["lr"] == pytest.approx(0.01 * 7 / 10)  # the lr of step index 6
+
+
+def test_epochs_and_iterations_together_are_refused():
+    from latentrepro.train import training_budget
+
+    with pytest.raises(ValueError, match="either epochs or iterations"):
+        training_budget({"epochs": 2, "iterations": 5, "batch_size": 4}, 3)
+    assert training_budget({"epochs": 2, "batch_size": 4}, 3) == (6, 2)
+    assert training_budget({"iterations": 100_000, "batch_size": 64}, 703) == (100_000, 143)

@@ -1,5 +1,6 @@
 # P3 (CLEL): image EBMs (baseline and CLEL) on image datasets, FID with the workflow's own
-# classifier (or Inception), conditional/compositional samples, tables and figures.
+# classifier (or the Inception weights it fetches), conditional/compositional samples scored by
+# that classifier, tables and figures.
 # Images have their own data tree (data/images/{raw,processed}) and DVC stage `clel`.
 from latentrepro import clel_config as clel_params
 
@@ -20,10 +21,27 @@ except lr.ParamsError as err:
 
 
 CLEL_CONDITIONAL = [
-    f"{CLEL_DIR}/conditional/{dataset}/{CLEL_GUIDED[0]}.pt"
+    f"{CLEL_DIR}/conditional/{dataset}/{CLEL_GUIDED[0]}/seed{seed}.json"
     for dataset in CLEL_DATASETS
+    for seed in (CLEL or {}).get("seeds", [])
     if CLEL_GUIDED
 ]
+CLEL_WEIGHTS = f"{DATA}/{clel_params.INCEPTION_DIR}"
+
+
+rule clel_weights:
+    input:
+        code=code("data"),
+    output:
+        directory(CLEL_WEIGHTS),
+    log:
+        "logs/clel/weights.log",
+    conda:
+        ENV
+    params:
+        root=lambda w, output: os.path.dirname(output[0]),
+    shell:
+        "latentrepro download inception_fid --root {params.root} > {log} 2>&1"
 
 
 rule clel_download:
@@ -146,6 +164,7 @@ rule clel_evaluate:
             if CLEL_OWN_FID
             else []
         ),
+        weights=[] if CLEL_OWN_FID else CLEL_WEIGHTS,
         data=f"{CLEL_DATA}/processed/{{dataset}}",
         raw=f"{CLEL_DATA}/raw/{{dataset}}",
         code=code("metrics", "models/image"),
@@ -178,13 +197,15 @@ rule clel_evaluate:
 
 rule clel_conditional:
     input:
-        model=f"{CLEL_DIR}/checkpoints/{{dataset}}/{{model}}/seed0.pt",
+        model=f"{CLEL_DIR}/checkpoints/{{dataset}}/{{model}}/seed{{seed}}.pt",
+        classifier=f"{CLEL_DIR}/checkpoints/{{dataset}}/fid_classifier.pt",
         data=f"{CLEL_DATA}/processed/{{dataset}}",
         code=code("models/image", "sampling"),
     output:
-        f"{CLEL_DIR}/conditional/{{dataset}}/{{model}}.pt",
+        samples=f"{CLEL_DIR}/conditional/{{dataset}}/{{model}}/seed{{seed}}.pt",
+        scores=f"{CLEL_DIR}/conditional/{{dataset}}/{{model}}/seed{{seed}}.json",
     log:
-        "logs/clel/conditional/{dataset}/{model}.log",
+        "logs/clel/conditional/{dataset}/{model}/seed{seed}.log",
     conda:
         ENV
     threads: 1
@@ -198,7 +219,8 @@ rule clel_conditional:
         ),
     shell:
         "OMP_NUM_THREADS={threads} latentrepro clel-conditional --checkpoint {input.model}"
-        " --data {input.data} --settings {params.settings:q} --out {output} > {log} 2>&1"
+        " --classifier {input.classifier} --data {input.data} --settings {params.settings:q}"
+        " --out {output.samples} --scores {output.scores} > {log} 2>&1"
 
 
 rule all_clel:
@@ -210,9 +232,7 @@ rule all_clel:
         expand(
             f"{CLEL_DIR}/metrics/{{dataset}}/fid_classifier.json",
             dataset=CLEL_DATASETS,
-        )
-        if CLEL_OWN_FID
-        else [],
+        ),
         CLEL_CONDITIONAL,
 
 
@@ -233,11 +253,15 @@ rule clel_report:
             CLEL_RUNS, f"{CLEL_DIR}/samples/{{dataset}}/{{model}}/seed{{seed}}.pt"
         ),
         conditional=CLEL_CONDITIONAL,
+        classifier=expand(
+            f"{CLEL_DIR}/metrics/{{dataset}}/fid_classifier.json",
+            dataset=CLEL_DATASETS,
+        ),
         code=code("report"),
     output:
         tables=expand(
             "results/tables/clel_{name}.{ext}",
-            name=["fid", "cost"],
+            name=["fid", "cost", "conditional"],
             ext=["md", "csv", "tex"],
         ),
         reported="results/tables/clel_reported_elsewhere.md",

@@ -155,7 +155,8 @@ def _fetch_file(
                     return {"sha256": digest, "source": source, "bytes": size}
         if file.member is None:
             with _download(file.url, progress, spec, file, looked) as stream:
-                digest, size = _write_verified(stream, target, file, file.url)
+                source = gzip.GzipFile(fileobj=stream) if file.gzipped else stream
+                digest, size = _write_verified(source, target, file, file.url)
             return {"sha256": digest, "source": file.url, "bytes": size}
         archive = _cached_archive(cache, spec, file, looked, progress)
         try:

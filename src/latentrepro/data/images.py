@@ -48,6 +48,17 @@ class ImageSplit(Minibatches):
         data = torch.load(path, weights_only=True)
         return cls(data["x"], data.get("labels", {}))
 
+    @classmethod
+    def concatenate(cls, splits: list[ImageSplit]) -> ImageSplit:
+        """The images of ``splits`` in order, with the labels they all carry."""
+        if len(splits) == 1:
+            return splits[0]
+        names = set.intersection(*(set(split.labels) for split in splits))
+        return cls(
+            torch.cat([split.x for split in splits]),
+            {name: torch.cat([split.labels[name] for split in splits]) for name in sorted(names)},
+        )
+
     def __len__(self) -> int:
         return self.x.size(0)
 

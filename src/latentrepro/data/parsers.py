@@ -256,6 +256,42 @@ def _images_to_float(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / np.float32(255.0)
 
 
+FASHION_MNIST_VALID_SIZE = 5_000
+
+
+def _idx(path: Path, magic: int) -> np.ndarray:
+    """An IDX array (LeCun's MNIST format): big-endian magic, dimension sizes, uint8 data."""
+    data = path.read_bytes()
+    found, ndim = int.from_bytes(data[:4], "big"), data[3]
+    if found != magic:
+        raise ValueError(f"{path}: IDX magic {found} where {magic} was expected")
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    values = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if values.size != int(np.prod(shape)):
+        raise ValueError(f"{path}: {values.size} values for an IDX array of shape {shape}")
+    return values.reshape(shape)
+
+
+def parse_fashion_mnist(raw: Path) -> dict[str, ArraySplit]:
+    """Fashion-MNIST from its IDX files: ``x`` float32 ``[N, 1, 28, 28]`` in [0, 1], label
+    ``class`` 0-9. The official release has train (60k) and test (10k); the last 5,000 training
+    images become ``valid``."""
+    splits = {}
+    for name, prefix in (("train", "train"), ("test", "t10k")):
+        images = _idx(raw / f"{prefix}-images-idx3-ubyte", 2051)[:, None]
+        labels = _idx(raw / f"{prefix}-labels-idx1-ubyte", 2049).astype(np.int64)
+        if len(images) != len(labels):
+            raise ValueError(f"{raw}: {len(images)} {prefix} images but {len(labels)} labels")
+        splits[name] = (images, labels)
+    (train_x, train_y), (test_x, test_y) = splits["train"], splits["test"]
+    cut = len(train_y) - FASHION_MNIST_VALID_SIZE
+    return {
+        "train": ArraySplit(_images_to_float(train_x[:cut]), {"class": train_y[:cut]}),
+        "valid": ArraySplit(_images_to_float(train_x[cut:]), {"class": train_y[cut:]}),
+        "test": ArraySplit(_images_to_float(test_x), {"class": test_y}),
+    }
+
+
 def parse_cifar10(raw: Path) -> dict[str, ArraySplit]:
     """CIFAR-10 from ``cifar-10-python.tar.gz``: ``x`` float32 CHW ``[N, 3, 32, 32]`` in [0, 1].
 

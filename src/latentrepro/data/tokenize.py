@@ -156,6 +156,7 @@ def tokenize_dataset(
         raise ValueError(f"{spec.name} is a {spec.kind} dataset; use prepare_arrays")
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     checksums = _raw_checksums(raw_dir)
+    assert spec.parser is not None  # every text entry has a parser
     splits = spec.parser(raw_dir)
     train = splits["train"]
     assert isinstance(train, Split)
@@ -187,6 +188,8 @@ def prepare_arrays(raw_dir: Path, out_dir: Path, spec: DatasetSpec) -> dict[str,
     """
     if spec.kind == "text":
         raise ValueError(f"{spec.name} is a text dataset; use tokenize_dataset")
+    if spec.parser is None:
+        raise ValueError(f"{spec.name} is a {spec.kind} entry: its files are used as fetched")
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     checksums = _raw_checksums(raw_dir)
     per_split = {}

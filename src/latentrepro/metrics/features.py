@@ -1,10 +1,12 @@
 """Feature extractors for FID, pluggable behind one interface: ``name``, ``dim``, ``__call__``.
 
 - :class:`InceptionFeatures`: the standard TF-ported Inception-v3 pool features (2048-d) of
-  torch-fidelity, from a local weights file. Used where torch-fidelity and the weights are
-  present; otherwise construction fails with a message saying what is missing. torch-fidelity
-  is not a dependency of the project (it pulls torchvision, which does not load next to the CPU
-  torch here), so it is imported only when asked for.
+  torch-fidelity, from the weights file the workflow fetches (registry entry ``inception_fid``,
+  sha256-checked; a file with another sha256 is refused). Used where torch-fidelity and the
+  weights are present; otherwise construction fails with a message saying what is missing.
+  torch-fidelity is not a dependency of the project (its package imports torchvision, which
+  does not load next to the CPU torch here), so it is imported only when asked for: the offline
+  workflow (classifier features) never imports it.
 - :class:`ClassifierFeatures`: penultimate features of a small classifier the workflow trains on
   the dataset itself. Usable offline; its FID is *not* comparable to Inception FID and is always
   labelled with the extractor's name.
@@ -52,6 +54,7 @@ class InceptionFeatures:
 
     def __init__(self, weights_path: str | Path, device: torch.device) -> None:
         weights = Path(weights_path)
+        check_inception_weights(weights)
         try:
             from torch_fidelity.feature_extractor_inceptionv3 import (
                 FeatureExtractorInceptionV3,
@@ -62,11 +65,6 @@ class InceptionFeatures:
                 "on a machine where torchvision loads); use extractor kind 'classifier' "
                 f"offline ({err})"
             ) from None
-        if not weights.is_file():
-            raise FileNotFoundError(
-                f"extractor.weights: Inception weights file {weights} not found (the "
-                "pt_inception-2015-12-05 file used by torch-fidelity / pytorch-fid)"
-            )
         self.net = (
             FeatureExtractorInceptionV3(
                 "inception-v3-compat", ["2048"], feature_extractor_weights_path=str(weights)
@@ -84,6 +82,24 @@ class InceptionFeatures:
         as_bytes = (images * 255).round().to(torch.uint8)
         (features,) = self.net(as_bytes)
         return features.reshape(images.size(0), -1)
+
+
+def check_inception_weights(weights: Path) -> None:
+    """Refuse a missing weights file, or remove one whose sha256 is not the registry's and
+    raise :class:`~latentrepro.data.download.ChecksumError` naming it and the expected hash."""
+    from latentrepro.data.download import ChecksumError, sha256_file
+    from latentrepro.data.registry import get_dataset
+
+    (expected,) = get_dataset("inception_fid").files
+    if not weights.is_file():
+        raise FileNotFoundError(
+            f"extractor.weights: Inception weights file {weights} not found (fetch it with "
+            f"`latentrepro download inception_fid`, from {expected.url})"
+        )
+    actual = sha256_file(weights)
+    if actual != expected.sha256:
+        weights.unlink()  # as a bad download is: a wrong file must not be picked up again
+        raise ChecksumError(str(weights), str(expected.sha256), actual, "extractor.weights")
 
 
 def gaussian_fit(extractor: FeatureExtractor, batches: Iterable[torch.Tensor]) -> GaussianFit:

@@ -75,9 +75,12 @@ def _build_image_classifier(config: dict[str, Any], data_dir: Path) -> nn.Module
 
 
 def _load_image_split(path: Path) -> Any:
+    """An image split; ``train+valid.pt`` names the union of two splits (e.g. the whole
+    CIFAR-10 training set as FID reference, whose last 5,000 images form our valid split)."""
     from latentrepro.data.images import ImageSplit
 
-    return ImageSplit.load(path)
+    parts = [path.with_name(f"{name}{path.suffix}") for name in path.stem.split("+")]
+    return ImageSplit.concatenate([ImageSplit.load(part) for part in parts])
 
 
 def _evaluate_image_ebm(*args: Any, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -144,9 +147,12 @@ FAMILIES: dict[str, Family] = {
         _evaluate_image_ebm,
         protocol=(
             "FID = Frechet distance (float64, eigh-based matrix square root) between Gaussian "
-            "fits of extractor features of fid.samples generated images (distinct replay-buffer "
-            "chains continued fid.sgld_steps SGLD steps under the EMA energy) and of the whole "
-            "reference split; extractor named in metrics.fid_extractor, statistics fresh per call"
+            "fits of extractor features of fid.samples generated images and of the whole "
+            "reference split; samples by metrics.fid_protocol: 'authors' = a fresh uniform "
+            "buffer, fid.rounds passes of augmentation + fid.sgld_steps SGLD steps under the EMA "
+            "energy (CLEL's test_fid.py), 'replay' = distinct training-buffer chains continued "
+            "fid.sgld_steps steps; extractor named in metrics.fid_extractor, statistics fresh "
+            "per call"
         ),
     ),
     "image_classifier": Family(

@@ -1,5 +1,6 @@
 """P3 (CLEL) tables and figures: FID per model and dataset (mean ± std over seeds, extractor
-named), training cost per iteration, sample grids and conditional/compositional samples."""
+and protocol named), training cost per iteration, conditional accuracy and compositional joint
+success per class under the independent classifier, sample grids and guided samples."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def fid_frame(
                 "dataset": key[0],
                 "model": key[1],
                 "seed": key[2],
-                f"FID [{m['fid_extractor']}]": m["fid"],
+                f"FID [{m['fid_extractor']}; {m.get('fid_protocol', 'replay')} protocol]": m["fid"],
                 "iterations": cost[key][1],
                 "SGLD steps (train)": m["train_sgld_steps"],
                 "SGLD steps (samples)": m["sample_sgld_steps"],
@@ -107,20 +108,56 @@ def plot_sample_grids(sample_paths: list[Path], path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_conditional(conditional_paths: list[Path], path: Path) -> Path:
-    """Per dataset: samples toward each class (left) and toward each class and high intensity
-    together (right); one row per class, same SGLD starts in every row."""
-    fig, axes = plt.subplots(
-        len(conditional_paths), 2, figsize=(8, 4.5 * len(conditional_paths)), squeeze=False
-    )
-    for row, p in zip(axes, conditional_paths, strict=True):
+def conditional_frame(records: list[dict[str, Any]], datasets: list[str]) -> pd.DataFrame:
+    """Per-seed rows of the conditional table: one per class and one over all classes."""
+    rows = []
+    for dataset, record in zip(datasets, records, strict=True):
+        m = record["metrics"]
+        for k in range(m["classes"]):
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": f"{record['model']}, class {k}",
+                    "seed": record["seed"],
+                    "conditional accuracy": m["conditional_accuracy"][k],
+                    "unguided rate of the class": m["unguided_class_rate"][k],
+                    "compositional joint success": m["compositional_joint_success"][k],
+                    "unguided joint rate": m["unguided_joint_rate"][k],
+                }
+            )
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": f"{record['model']}, all classes "
+                f"(chance {m['chance_conditional']:.2f} / {m['chance_compositional']:.2f})",
+                "seed": record["seed"],
+                "conditional accuracy": m["mean_conditional_accuracy"],
+                "unguided rate of the class": 1.0 / m["classes"],
+                "compositional joint success": m["mean_compositional_joint_success"],
+                "unguided joint rate": sum(m["unguided_joint_rate"]) / m["classes"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def plot_conditional(sample_paths: list[Path], path: Path, columns: int = 8) -> Path:
+    """Per dataset (lowest seed): samples toward each class (left) and toward each class and
+    "bright for its class" together (right); one row per class, same SGLD starts in every row."""
+    first: dict[str, Path] = {}
+    for p in sorted(sample_paths, key=_run_key):
+        first.setdefault(_run_key(p)[0], p)
+    fig, axes = plt.subplots(len(first), 2, figsize=(8, 4.5 * len(first)), squeeze=False)
+    for row, (dataset, p) in zip(axes, sorted(first.items()), strict=True):
         samples = torch.load(p, weights_only=True)
         for ax, name in zip(row, ("conditional", "compositional"), strict=True):
             classes, per_row = samples[name].shape[:2]
-            _grid(samples[name].flatten(0, 1), classes, per_row, ax)
+            shown = samples[name][:, :columns]
+            _grid(shown.flatten(0, 1), classes, min(per_row, columns), ax)
             ax.set_ylabel("class 0 (top) ... " + str(classes - 1), fontsize=8)
-        row[0].set_title(f"{p.parent.name}/{p.stem}: toward a class", fontsize=9)
-        row[1].set_title("toward a class AND high intensity", fontsize=9)
+        row[0].set_title(
+            f"{dataset}/{p.parent.name} seed {_run_key(p)[2]}: toward a class", fontsize=9
+        )
+        row[1].set_title("toward a class AND bright for its class", fontsize=9)
     return _save(fig, path)
 
 
@@ -161,7 +198,14 @@ def build_clel_report(
     for name, frame in (("clel_fid", fid), ("clel_cost", cost)):
         means, stds = summarise(frame)
         written += write_table(means, stds, tables_dir / name)
+    scores = conditional_frame(
+        [read_json(p) for p in conditional_paths], [_run_key(p)[0] for p in conditional_paths]
+    )
+    if not scores.empty:
+        means, stds = summarise(scores)
+        written += write_table(means, stds, tables_dir / "clel_conditional")
     written.append(write_reported_elsewhere(tables_dir / "clel_reported_elsewhere.md"))
     written.append(plot_sample_grids(sample_paths, figures_dir / "clel_samples.png"))
-    written.append(plot_conditional(conditional_paths, figures_dir / "clel_conditional.png"))
+    guided = [p.with_suffix(".pt") for p in conditional_paths]
+    written.append(plot_conditional(guided, figures_dir / "clel_conditional.png"))
     return written

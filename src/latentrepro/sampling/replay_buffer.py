@@ -1,7 +1,8 @@
 """Replay buffer of SGLD chains for persistent short-run sampling (Du & Mordatch 2019; CLEL).
 
-Each training step draws a batch of past samples; with probability ``reinit_prob`` a draw is
-replaced by fresh uniform noise on [0, 1] (0.001 in CLEL). After SGLD the samples are written
+Each training step draws a batch of distinct past samples; with probability ``reinit_prob`` a
+draw is replaced by fresh uniform noise on [0, 1] (0.001 in CLEL; hankook/CLEL@ccccf50
+``models/sampler.py`` ~51-62). The model then augments and moves them by SGLD and writes them
 back at the drawn positions. The buffer is a registered tensor, so it travels with the model's
 ``state_dict`` (and hence with the trainer's resumable checkpoint).
 """
@@ -35,10 +36,13 @@ class ReplayBuffer(nn.Module):
                 "a batch must draw distinct buffer entries"
             )
         index = torch.randperm(len(self), device=self.images.device)[:n]
+        return self.draw(index), index
+
+    def draw(self, index: torch.Tensor) -> torch.Tensor:
+        """The stored images at ``index``, each reinitialised to noise with ``reinit_prob``."""
         x = self.images[index]
-        fresh = torch.rand(n, device=x.device) < self.reinit_prob
-        x = torch.where(fresh.view(-1, *[1] * (x.dim() - 1)), torch.rand_like(x), x)
-        return x, index
+        fresh = torch.rand(x.size(0), device=x.device) < self.reinit_prob
+        return torch.where(fresh.view(-1, *[1] * (x.dim() - 1)), torch.rand_like(x), x)
 
     def push(self, x: torch.Tensor, index: torch.Tensor) -> None:
         """Store ``x`` at ``index`` (the positions :meth:`sample` returned)."""

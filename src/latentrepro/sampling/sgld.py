@@ -1,8 +1,12 @@
 """Short-run stochastic gradient Langevin dynamics (SGLD) on images in [0, 1].
 
-One step, as in CLEL's code (Lee et al. ICLR 2023; papers.md P3) and IGEBM (Du & Mordatch 2019):
-``x <- clamp_[0,1](x - step_size * grad_x E(x) + noise_std * N(0, I))``. The step size and the
-noise are decoupled (100 and 0.001 in the paper), as is usual for short-run EBM samplers.
+One step, as in CLEL's code (hankook/CLEL@ccccf50 ``models/sampler.py`` ``sgld`` ~11-22) and
+IGEBM (Du & Mordatch 2019):
+``x <- clamp_[0,1](x - step_size * clip(grad_x E(x)) + noise_std * N(0, I))``. The step size and
+the noise are decoupled (100 and 0.001 in the paper), as is usual for short-run EBM samplers.
+``grad_clip`` clamps every gradient entry to [-grad_clip, grad_clip]; the authors' sampler passes
+its step size there (``step_clip=self.step_size``, sampler.py ~77), so the paper profile sets
+``grad_clip`` = ``step_size``.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ EnergyFn = Callable[[torch.Tensor], torch.Tensor]
 
 @dataclass(frozen=True)
 class SGLDConfig:
-    """Number of steps, gradient step size, Gaussian noise standard deviation, box bounds."""
+    """Number of steps, gradient step size, noise standard deviation, gradient clip, box."""
 
     steps: int
     step_size: float
     noise_std: float
+    grad_clip: float | None = None
     low: float | None = 0.0
     high: float | None = 1.0
 
@@ -32,13 +37,17 @@ class SGLDConfig:
             raise ValueError(f"sgld.step_size: must be positive, got {self.step_size}")
         if self.noise_std < 0:
             raise ValueError(f"sgld.noise_std: must be >= 0, got {self.noise_std}")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ValueError(f"sgld.grad_clip: must be positive or null, got {self.grad_clip}")
 
 
 def sgld(energy: EnergyFn, x: torch.Tensor, config: SGLDConfig) -> torch.Tensor:
     """Run ``config.steps`` SGLD steps from ``x`` on the summed per-sample ``energy``.
 
     Returns a detached tensor. The energy network's parameters receive no gradient, and the
-    caller's grad mode (e.g. ``torch.no_grad`` during evaluation) does not matter.
+    caller's grad mode (e.g. ``torch.no_grad`` during evaluation) does not matter. The noise is
+    drawn with ``torch.randn_like`` once per step, after the gradient, as in the authors' code,
+    so equal seeds give equal chains.
     """
     x = x.detach().clone()
     with torch.enable_grad():
@@ -47,6 +56,8 @@ def sgld(energy: EnergyFn, x: torch.Tensor, config: SGLDConfig) -> torch.Tensor:
             (grad,) = torch.autograd.grad(energy(x).sum(), x)
             if not torch.isfinite(grad).all():
                 raise FloatingPointError("SGLD: the energy gradient became NaN or infinite")
+            if config.grad_clip is not None:
+                grad = grad.clamp(-config.grad_clip, config.grad_clip)
             x = x.detach() - config.step_size * grad
             if config.noise_std > 0:
                 x = x + config.noise_std * torch.randn_like(x)

@@ -2,9 +2,12 @@
 
 The energy network's output f(x) is split into a norm and a direction (papers.md P3): the norm
 gives the density part E(x) = 0.5 ||f(x)||^2 (sampled with SGLD as in the baseline), the
-direction of g(f(x)) is coupled to the encoder's latent z = h(strong_aug(x)) (detached) through
-``-beta * cos(g(f(x)), z)``. The encoder h trains with SimCLR's NT-Xent loss (Chen et al. 2020)
-on two strong views of the data, with the latents of the generated samples as extra negatives.
+direction of g(f(x)) is coupled to the encoder's latent through ``-beta * cos(g(f(x)), z)`` with
+z = h(strong_aug(x)) a separate view computed without gradient. The encoder h trains with
+SimCLR's NT-Xent loss (Chen et al. 2020) on two further strong views of the data, with the
+energy network's own projections g(f(x-)) of the generated samples, detached, as extra
+negatives (hankook/CLEL@ccccf50 ``models/ebm.py`` ~17-27, ~96-120; config ``use_neg: true``).
+The generated samples never pass through the encoder, so its batch norm sees real images only.
 
 Loss = mean(E+ - E-) + alpha mean(E+^2 + E-^2) - beta mean cos(g(f(x+)), z+) + NT-Xent.
 """
@@ -17,7 +20,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentrepro.models.image.augment import StrongAugment
 from latentrepro.models.image.ebm import ImageEBM
 from latentrepro.models.image.networks import ContrastiveEncoder
 
@@ -45,17 +47,13 @@ class CLEL(ImageEBM):
     ) -> None:
         if not arch["energy"].get("projection_dim"):
             raise ValueError("energy.projection_dim: CLEL needs the projection g (set it > 0)")
-        super().__init__(shape, arch, model)
-        self.encoder = ContrastiveEncoder(shape[0], arch["encoder"])
         if arch["encoder"]["latent_dim"] != arch["energy"]["projection_dim"]:
             raise ValueError(
                 "encoder.latent_dim must equal energy.projection_dim "
                 f"({arch['encoder']['latent_dim']} != {arch['energy']['projection_dim']})"
             )
-        augment = dict(model.get("augment", {}))
-        if "crop_scale" in augment:
-            augment["crop_scale"] = tuple(augment["crop_scale"])
-        self.augment = StrongAugment(**augment)
+        super().__init__(shape, arch, model)
+        self.encoder = ContrastiveEncoder(shape[0], arch["encoder"])
         self.beta = float(model["beta"])
         self.temperature = float(model["temperature"])
         if self.temperature <= 0:
@@ -65,13 +63,14 @@ class CLEL(ImageEBM):
         return {"model": list(self.net.parameters()), "encoder": list(self.encoder.parameters())}
 
     def guidance_loss(
-        self, x_pos: torch.Tensor, x_neg: torch.Tensor, f_pos: torch.Tensor
+        self, x_pos: torch.Tensor, f_pos: torch.Tensor, f_neg: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        n = x_pos.size(0)
-        latents = self.encoder(self.augment(torch.cat([x_pos, x_pos, x_neg])))
-        z1, z2, z_neg = latents[:n], latents[n : 2 * n], latents[2 * n :]
-        contrastive = nt_xent(z1, z2, self.temperature, z_neg)
-        cosine = F.cosine_similarity(self.net.project(f_pos), z1.detach(), dim=1).mean()
+        with torch.no_grad():
+            target = self.encoder(self.augment(x_pos))
+        cosine = F.cosine_similarity(self.net.project(f_pos), target, dim=1).mean()
+        views = self.encoder(self.augment(torch.cat([x_pos, x_pos])))
+        z1, z2 = views.chunk(2)
+        contrastive = nt_xent(z1, z2, self.temperature, self.net.project(f_neg).detach())
         loss = contrastive - self.beta * cosine
         return loss, {"simclr": contrastive.item(), "cosine": cosine.item()}
 

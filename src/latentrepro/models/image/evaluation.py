@@ -2,8 +2,17 @@
 
 The feature extractor is named by the settings (``extractor.kind``: ``classifier`` for the
 workflow's own offline classifier, ``inception`` for torch-fidelity's Inception-v3); its name,
-the sample counts and the reference split are written next to the FID. Both Gaussian fits are
-computed with fresh statistics on every call (CLEL's script let them pile up, papers.md P3).
+the sample counts, the sampling protocol and the reference split are written next to the FID.
+Both Gaussian fits are computed with fresh statistics on every call (CLEL's script let them
+pile up, papers.md P3).
+
+Sampling protocols (``fid.protocol``):
+
+- ``authors``: hankook/CLEL@ccccf50 ``test_fid.py`` ~46-57: a fresh buffer of ``fid.samples``
+  uniform images, ``fid.rounds`` passes of reinitialisation, strong augmentation and
+  ``fid.sgld_steps`` SGLD steps under the EMA network (:meth:`ImageEBM.generate_fresh`);
+- ``replay``: distinct chains of the training replay buffer continued ``fid.sgld_steps`` steps
+  (:meth:`ImageEBM.generate`).
 """
 
 from __future__ import annotations
@@ -49,6 +58,18 @@ def load_extractor(spec: dict[str, Any], device: torch.device) -> FeatureExtract
     raise ValueError(f"extractor.kind: unknown extractor {kind!r}; known: classifier, inception")
 
 
+def generate_samples(model: ImageEBM, fid: dict[str, Any]) -> torch.Tensor:
+    """The evaluation samples of a ``fid`` settings section (see the module docstring)."""
+    protocol = fid.get("protocol", "replay")
+    if protocol == "authors":
+        return model.generate_fresh(
+            fid["samples"], fid["rounds"], fid["sgld_steps"], fid["batch_size"]
+        )
+    if protocol == "replay":
+        return model.generate(fid["samples"], fid["sgld_steps"], fid["batch_size"])
+    raise ValueError(f"fid.protocol: unknown protocol {protocol!r}; known: authors, replay")
+
+
 def _chunks(x: torch.Tensor, size: int, device: torch.device) -> list[torch.Tensor]:
     return [x[i : i + size].to(device) for i in range(0, x.size(0), size)]
 
@@ -71,11 +92,13 @@ def evaluate_image_ebm(
             f"({extractor.dim}), or the covariance of the generated features is singular"
         )
     reference = gaussian_fit(extractor, _chunks(split.x, fid["batch_size"], device))
-    samples = model.generate(fid["samples"], fid["sgld_steps"], fid["batch_size"]).cpu()
+    samples = generate_samples(model, fid).cpu()
     generated = gaussian_fit(extractor, _chunks(samples, fid["batch_size"], device))
     metrics = {
         "fid": fid_from_fits(generated, reference),
         "fid_extractor": extractor.name,
+        "fid_protocol": fid.get("protocol", "replay"),
+        "sample_rounds": fid.get("rounds", 1),
         "feature_dim": extractor.dim,
         "generated_samples": generated.count,
         "reference_samples": reference.count,
