@@ -89,6 +89,38 @@ def test_a_model_network_on_a_family_without_the_options_is_rejected(params):
     assert "models.vae.arch" in rejected(params)
 
 
+def test_an_experiment_budget_replaces_the_profile_budget_for_its_jobs_only(params):
+    from latentrepro.config import train_config
+
+    params["profile"] = "paper"
+    valid = validate_params(params)
+    assert train_config(valid, "dailydialog", "ldebm_paper")["train"]["batch_size"] == 128
+    assert train_config(valid, "dailydialog", "ldebm_paper")["train"]["epochs"] == 50
+    assert train_config(valid, "ptb", "ldebm_ptb")["train"]["epochs"] == 60
+    assert train_config(valid, "dailydialog", "svebm_ib_paper")["train"]["batch_size"] == 30
+    # A model of another paper keeps the profile's budget.
+    assert train_config(valid, "ptb", "vae")["train"] == params["profiles"]["paper"]["train"]
+
+
+def test_one_job_in_two_experiments_with_different_budgets_is_rejected(params):
+    experiments = params["profiles"]["paper"]["experiments"]
+    experiments["ldebm_again"] = {
+        "datasets": ["dailydialog"],
+        "models": ["ldebm_paper"],
+        "train": {"epochs": 3},
+    }
+    message = rejected(params)
+    assert "profiles.paper.experiments: 'ldebm_paper' on 'dailydialog' is in experiments" in message
+    assert "'ldebm_attributes' and 'ldebm_again'" in message
+
+
+def test_an_unknown_key_in_an_experiment_budget_is_rejected(params):
+    params["profiles"]["paper"]["experiments"]["ldebm_attributes"]["train"]["epoch"] = 3
+    assert "profiles.paper.experiments.ldebm_attributes.train: unknown key 'epoch'" in rejected(
+        params
+    )
+
+
 def test_every_ldebm_model_uses_the_papers_diffusion_schedule(params):
     from latentrepro.sampling.diffusion import PAPER_LEVELS
 
