@@ -279,3 +279,22 @@ def test_a_linear_initial_state_is_the_authors_connector(mode, cell):
     else:
         assert decoder.init_cell.bias is None
         assert torch.allclose(state[0], z @ decoder.init_cell.weight.T)
+
+
+def test_the_authors_homogeneity_is_per_batch_of_128_and_can_differ_from_the_whole_split():
+    from types import SimpleNamespace
+
+    from latentrepro.evaluate_ebm import authors_homogeneity
+
+    # One symbol for all 300 examples; labels 0 in the first batch of 128, 1 in the second,
+    # mixed in the 44 left over (dropped). Per batch each symbol holds one label (homogeneity
+    # 1); over the split the one symbol holds two (homogeneity 0).
+    prior = SimpleNamespace(symbol_logits=lambda z: torch.stack([z[:, 0], -z[:, 0]], -1))
+    latents = {"mu": torch.ones(300, 2), "logvar": torch.full((300, 2), -40.0)}
+    labels = {"act": torch.cat([torch.zeros(128), torch.ones(128), torch.arange(44) % 2]).long()}
+    scores = authors_homogeneity(
+        SimpleNamespace(prior=prior), latents, labels, 0, torch.device("cpu")
+    )
+    assert scores == {"act_homogeneity_authors": 1.0, "authors_sentences": 256}
+    whole = symbol_agreement(labels["act"], torch.zeros(300, dtype=torch.long))["homogeneity"]
+    assert whole == pytest.approx(0.0)
