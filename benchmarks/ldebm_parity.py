@@ -25,8 +25,8 @@ The authors' code is imported only from the paths given (never part of this repo
 ibebm module imports ``h5py`` at load time for a test mode; pass ``--shims DIR`` with a stub
 ``h5py.py`` when it is not installed. Run from the repository root:
 
-    .venv/bin/python benchmarks/ldebm_parity.py --ldebm ../authors/LDEBM --ibebm ../authors/ibebm \\
-        --shims ../shims/ldebm/stubs
+    .venv/bin/python benchmarks/ldebm_parity.py --ldebm PATH/TO/LDEBM --ibebm PATH/TO/ibebm \\
+        --shims DIR_WITH_AN_h5py_STUB
 """
 
 from __future__ import annotations
