@@ -1,6 +1,6 @@
 """How sharp are a trained LDEBM prior's recovery densities, and what does that do to log p(z)?
 
-For every level t the recovery density is p(y | x_{t+1}) ∝ exp f(y, t) N(y; x_{t+1}, σ²) with
+For every recovery level t (the top stage is not a recovery) the recovery density is p(y | x_{t+1}) ∝ exp f(y, t) N(y; x_{t+1}, σ²) with
 f = g / s_t² (Gao et al. 2021; Yu et al. 2022). Its normaliser
 Z_t(x) = E_{y ~ N(x, σ²)} exp f(y, t) is what any estimate of log p(z) needs. For test points z
 (diffused one forward path, :class:`~latentrepro.sampling.DiffusionSchedule`) the script prints,
@@ -56,7 +56,7 @@ def level_table(prior: DiffusionEBMPrior, z: torch.Tensor, reference: int) -> li
     """Per level: (t, σ, s_t², std f, M-draw log Z gap, data term), medians over ``z``."""
     rows, x = [], z
     m = prior.log_partition_samples
-    for t in range(prior.schedule.levels):
+    for t in range(prior.schedule.top):
         a, sigma = prior.schedule.a[t].item(), prior.schedule.sigma[t].item()
         y = a * x
         x = y + sigma * torch.randn_like(y)

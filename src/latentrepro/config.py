@@ -115,20 +115,44 @@ def _cross_reference_problems(params: dict[str, Any]) -> list[str]:
                         problems.append(
                             f"{where}: model {model!r} needs archs.{family}.{dataset}, which is missing"
                         )
-                problems += _batch_chunk_problems(params, model, pname)
+                problems += _batch_chunk_problems(params, model, pname, ename)
+        problems += _budget_problems(profile, pname)
     return sorted(set(problems), key=problems.index)
 
 
-def _batch_chunk_problems(params: dict[str, Any], model: str, pname: str) -> list[str]:
-    """DG-VAE's chunk size |b| must divide the batch size of every profile that trains it."""
+def _batch_chunk_problems(params: dict[str, Any], model: str, pname: str, ename: str) -> list[str]:
+    """DG-VAE's chunk size |b| must divide the batch size of every experiment that trains it."""
     chunk = params["models"][model]["regulariser"].get("batch_chunk")
-    batch = params["profiles"][pname]["train"]["batch_size"]
+    profile = params["profiles"][pname]
+    override = profile["experiments"][ename].get("train", {})
+    where = (
+        f"profiles.{pname}.experiments.{ename}" if "batch_size" in override else f"profiles.{pname}"
+    )
+    batch = {**profile["train"], **override}["batch_size"]
     if chunk is None or batch % chunk == 0:
         return []
     return [
         f"models.{model}.regulariser.batch_chunk: |b| = {chunk} does not divide "
-        f"profiles.{pname}.train.batch_size = {batch}"
+        f"{where}.train.batch_size = {batch}"
     ]
+
+
+def _budget_problems(profile: dict[str, Any], pname: str) -> list[str]:
+    """A (dataset, model) job is one checkpoint, so every experiment that lists it must give it
+    the same training budget."""
+    problems = []
+    seen: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    for ename, exp in profile["experiments"].items():
+        budget = {**profile["train"], **exp.get("train", {})}
+        for dataset, model in itertools.product(exp["datasets"], exp["models"]):
+            first = seen.setdefault((dataset, model), (ename, budget))
+            if first[1] != budget:
+                problems.append(
+                    f"profiles.{pname}.experiments: {model!r} on {dataset!r} is in experiments "
+                    f"{first[0]!r} and {ename!r} with different train budgets ({first[1]} and "
+                    f"{budget}); give them the same train block"
+                )
+    return problems
 
 
 def _schedule_problems(params: dict[str, Any]) -> list[str]:
@@ -198,6 +222,16 @@ def dataset_config(params: Mapping[str, Any], dataset: str) -> dict[str, Any]:
     return {"name": dataset, **params["datasets"][dataset]}
 
 
+def experiment_budget(profile: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
+    """The training budget of ``model`` on ``dataset`` in ``profile``: the profile's ``train``
+    with the ``train`` keys of the experiment that runs them (validation makes every experiment
+    that lists the pair agree)."""
+    for exp in profile["experiments"].values():
+        if dataset in exp["datasets"] and model in exp["models"]:
+            return {**profile["train"], **exp.get("train", {})}
+    return dict(profile["train"])
+
+
 def train_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
     """Everything a training job depends on (and nothing more)."""
     profile = active_profile(params)
@@ -206,7 +240,7 @@ def train_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[st
         "dataset": dataset_config(params, dataset),
         "model": {"name": model, **model_cfg},
         "arch": {**arch_config(params, dataset, model), **_latent_override(model_cfg)},
-        "train": profile["train"],
+        "train": experiment_budget(profile, dataset, model),
         "device": profile["device"],
     }
 

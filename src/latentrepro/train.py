@@ -10,7 +10,9 @@ Optionally ``optimizer_groups() -> {group: parameters}``; each group other than 
 takes its optimiser settings from ``config["model"]["optimizers"][group]`` (each may carry a
 learning-rate schedule, :func:`lr_factor`);
 ``on_epoch_start(epoch, train_split)``, called before every epoch (also a resumed one), for
-per-epoch work over the training set such as re-clustering; ``after_step()``, called after every
+per-epoch work over the training set such as re-clustering; ``epoch_order(train_split,
+generator)``, called after it, returning the indices the epoch visits in order (e.g. drawn
+uniformly over clusters) or None for the usual shuffle; ``after_step()``, called after every
 optimiser step (e.g. an EMA update of sampling weights); and ``keep_last_weights = True`` for
 models whose validation loss does not rank checkpoints (EBMs): ``fit`` then returns the final
 weights instead of the best-validation ones.
@@ -212,13 +214,14 @@ def fit(
             model.on_epoch_start(epoch, train)
         model.train()
         shuffle = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        order = model.epoch_order(train, shuffle) if hasattr(model, "epoch_order") else None
         sums: dict[str, float] = {}
+        counts: dict[str, int] = {}  # a key may be logged on some steps only
         bar = tqdm(
-            train.batches(train_cfg["batch_size"], shuffle, device, limit),
+            train.batches(train_cfg["batch_size"], shuffle, device, limit, order),
             total=per_epoch, desc=f"epoch {epoch + 1}/{epochs}",
             disable=not progress_bar, mininterval=1.0, leave=False,
         )  # fmt: skip
-        batches = 0
         for batch in bar:
             if state.step >= total_steps:
                 break
@@ -233,15 +236,15 @@ def fit(
             if hasattr(model, "after_step"):
                 model.after_step()
             state.step += 1
-            batches += 1
             for key, value in logs.items():
                 sums[key] = sums.get(key, 0.0) + value
+                counts[key] = counts.get(key, 0) + 1
             bar.set_postfix(loss=f"{logs['loss']:.3f}", refresh=False)
         val = evaluate_loss(
             model, valid, train_cfg["batch_size"], device, train_cfg.get("max_valid_batches")
         )
         row = {"epoch": epoch + 1, "step": state.step, "lr": optimisers.lr}
-        row.update({f"train_{k}": v / max(batches, 1) for k, v in sums.items()})
+        row.update({f"train_{k}": v / counts[k] for k, v in sums.items()})
         row.update({f"val_{k}": v for k, v in val.items()})
         row["seconds"] = time.perf_counter() - started
         state.history.append(row)

@@ -1,11 +1,11 @@
-"""LDEBM's geometric clustering: pseudo-labels of separated groups, balanced resampling."""
+"""LDEBM's geometric clustering: pseudo-labels of separated groups, cluster-balanced epochs."""
 
 import numpy as np
 import pytest
 import torch
 from sklearn.metrics import normalized_mutual_info_score
 
-from latentrepro.models.clustering import ClusterResampler, geometric_pseudo_labels
+from latentrepro.models.clustering import balanced_order, geometric_pseudo_labels
 
 
 def test_pseudo_labels_recover_groups_in_different_directions():
@@ -22,9 +22,20 @@ def test_too_few_clusters_are_rejected():
         geometric_pseudo_labels(np.zeros((10, 3)), clusters=1, dims=2, seed=0)
 
 
-def test_resampling_is_uniform_over_clusters():
-    labels = np.array([0] * 90 + [1] * 10)
-    index = ClusterResampler(labels).draw(20_000, torch.Generator().manual_seed(0))
-    share = (torch.as_tensor(labels)[index] == 1).float().mean().item()
-    assert share == pytest.approx(0.5, abs=0.02)
-    assert index[torch.as_tensor(labels)[index] == 1].unique().numel() == 10
+def test_an_epoch_order_is_uniform_over_clusters_and_as_long_as_the_data():
+    labels = torch.tensor([0] * 6000 + [1] * 2500 + [2] * 1000 + [3] * 400 + [4] * 100)
+    order = balanced_order(labels, torch.Generator().manual_seed(0))
+    assert order.shape == (10_000,)
+    counts = torch.bincount(labels[order], minlength=5)
+    # Each cluster contributes N // k + 1 = 2001 draws before the cut to N.
+    assert counts.min().item() >= 2001 - 5 and counts.max().item() <= 2001
+    # Clusters larger than their share are drawn without replacement, smaller ones with it.
+    big = order[labels[order] == 0]
+    assert big.unique().numel() == big.numel()
+    assert order[labels[order] == 4].unique().numel() == 100
+
+
+def test_an_epoch_order_skips_nothing_of_a_single_member_cluster():
+    labels = torch.tensor([0] * 9 + [1])
+    order = balanced_order(labels, torch.Generator().manual_seed(1))
+    assert (labels[order] == 1).sum().item() >= 4  # 10 // 2 + 1 = 6 draws, cut to 10

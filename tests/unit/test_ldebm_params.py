@@ -19,7 +19,7 @@ def rejected(params) -> str:
 
 
 def test_a_diffusion_schedule_that_is_not_increasing_is_rejected(params):
-    params["models"]["ldebm_2d"]["prior"]["diffusion"]["levels"] = [0, 200, 100, 300]
+    params["models"]["ldebm_2d"]["prior"]["diffusion"] = {"levels": [0, 200, 100, 300]}
     message = rejected(params)
     assert "models.ldebm_2d.prior.diffusion.levels: must be strictly increasing" in message
 
@@ -87,3 +87,58 @@ def test_the_paper_models_have_the_authors_dailydialog_network_and_the_cpu_ones_
 def test_a_model_network_on_a_family_without_the_options_is_rejected(params):
     params["models"]["vae"]["archs"] = {"ptb": {"embed_dim": 8, "hidden_dim": 8, "latent_dim": 2}}
     assert "models.vae.arch" in rejected(params)
+
+
+def test_an_experiment_budget_replaces_the_profile_budget_for_its_jobs_only(params):
+    from latentrepro.config import train_config
+
+    params["profile"] = "paper"
+    valid = validate_params(params)
+    assert train_config(valid, "dailydialog", "ldebm_paper")["train"]["batch_size"] == 128
+    assert train_config(valid, "dailydialog", "ldebm_paper")["train"]["epochs"] == 50
+    assert train_config(valid, "ptb", "ldebm_ptb")["train"]["epochs"] == 60
+    assert train_config(valid, "dailydialog", "svebm_ib_paper")["train"]["batch_size"] == 30
+    # A model of another paper keeps the profile's budget.
+    assert train_config(valid, "ptb", "vae")["train"] == params["profiles"]["paper"]["train"]
+
+
+def test_one_job_in_two_experiments_with_different_budgets_is_rejected(params):
+    experiments = params["profiles"]["paper"]["experiments"]
+    experiments["ldebm_again"] = {
+        "datasets": ["dailydialog"],
+        "models": ["ldebm_paper"],
+        "train": {"epochs": 3},
+    }
+    message = rejected(params)
+    assert "profiles.paper.experiments: 'ldebm_paper' on 'dailydialog' is in experiments" in message
+    assert "'ldebm_attributes' and 'ldebm_again'" in message
+
+
+def test_an_unknown_key_in_an_experiment_budget_is_rejected(params):
+    params["profiles"]["paper"]["experiments"]["ldebm_attributes"]["train"]["epoch"] = 3
+    assert "profiles.paper.experiments.ldebm_attributes.train: unknown key 'epoch'" in rejected(
+        params
+    )
+
+
+def test_every_ldebm_model_uses_the_papers_diffusion_schedule(params):
+    from latentrepro.sampling.diffusion import PAPER_LEVELS
+
+    for name, model in params["models"].items():
+        if model["prior"]["name"] == "ldebm":
+            levels = model["prior"].get("diffusion", {}).get("levels", PAPER_LEVELS)
+            assert tuple(levels) == PAPER_LEVELS, name
+
+
+def test_the_paper_ldebm_prior_samples_with_300_langevin_steps(params):
+    from latentrepro.models.priors import build_prior
+
+    prior = build_prior(validate_params(params)["models"]["ldebm_paper"]["prior"], 32)
+    assert prior.schedule.pairs * prior.steps == 300 and prior.schedule.top == 5
+
+
+def test_a_step_size_for_the_ldebm_sampler_is_rejected():
+    from latentrepro.models.priors import build_prior
+
+    with pytest.raises(ValueError, match=r"prior\.langevin: LDEBM's Langevin steps follow"):
+        build_prior({"name": "ldebm", "symbols": 4, "langevin": {"steps": 5, "step_size": 0.5}}, 2)

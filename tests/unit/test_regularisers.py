@@ -21,11 +21,24 @@ def test_cyclical_schedule_restarts_every_cycle(progress, weight):
     assert CyclicalSchedule(cycles=4, ratio=0.5)(progress) == pytest.approx(weight)
 
 
+@pytest.mark.parametrize(
+    ("progress", "weight"),
+    [(0.0, 0.0), (0.049, 0.0), (0.05, 0.0), (0.0625, 0.25), (0.075, 0.5), (0.09, 0.5), (0.1, 0.0)],
+)
+def test_a_cyclical_schedule_with_a_zero_phase_is_the_svebm_authors_schedule(progress, weight):
+    # 10 cycles; each holds 0 for its first half, rises to 0.5 over a quarter, then stays
+    # (ibebm frange_cycle_zero_linear(n_cycle=10, ratio_zero=0.5, ratio_increase=0.25, stop=0.5)).
+    schedule = CyclicalSchedule(cycles=10, ratio=0.25, max=0.5, zero=0.5)
+    assert schedule(progress) == pytest.approx(weight, abs=1e-9)
+
+
 def test_cyclical_schedule_rejects_bad_settings():
     with pytest.raises(ValueError, match=r"schedule\.cycles"):
         CyclicalSchedule(cycles=0)
     with pytest.raises(ValueError, match=r"schedule\.ratio"):
         CyclicalSchedule(ratio=0.0)
+    with pytest.raises(ValueError, match=r"schedule\.zero"):
+        CyclicalSchedule(ratio=0.6, zero=0.5)
 
 
 def test_free_bits_terms_by_hand():

@@ -1,5 +1,6 @@
 """Langevin dynamics and the diffusion schedule against analytic Gaussian results."""
 
+import itertools
 import math
 
 import pytest
@@ -42,51 +43,74 @@ def test_paper_schedule_matches_a_hand_computed_linear_beta_schedule():
     schedule = DiffusionSchedule.linear(PAPER_LEVELS)
     betas = [1e-4 + (0.02 - 1e-4) * i / 999 for i in range(1000)]
     alpha_bar = [math.prod(1 - b for b in betas[: i + 1]) for i in PAPER_LEVELS]
-    assert schedule.levels == 6
-    assert schedule.sigma_bar.tolist() == pytest.approx([math.sqrt(1 - a) for a in alpha_bar], 1e-5)
-    expected_a = [math.sqrt(alpha_bar[i + 1] / alpha_bar[i]) for i in range(6)]
-    assert schedule.a.tolist() == pytest.approx(expected_a, rel=1e-5)
-    assert (schedule.a**2 + schedule.sigma**2).tolist() == pytest.approx([1.0] * 6, rel=1e-6)
-    # s_t^2 = (sigma_bar_t / sigma_bar_0) * 2e-3 * sigma_{t+1}^2
-    t = 3
-    sigma_next_sq = 1 - alpha_bar[t + 1] / alpha_bar[t]
-    ratio = math.sqrt(1 - alpha_bar[t]) / math.sqrt(1 - alpha_bar[0])
-    assert schedule.step[t].item() ** 2 == pytest.approx(ratio * 2e-3 * sigma_next_sq, rel=1e-4)
+    # 6 pairs: 5 recoveries and the top (index 5, the pair 500 -> 999).
+    assert (schedule.pairs, schedule.top) == (6, 5)
+    assert schedule.is_recovery.tolist() == [1, 1, 1, 1, 1, 0]
+    assert schedule.sigma_bar.tolist() == pytest.approx([math.sqrt(1 - a) for a in alpha_bar], 1e-9)
+    # Level 0 is z diffused by the first beta: a-bar_0 = sqrt(1 - 1e-4), sigma-bar_0 = 0.01.
+    assert schedule.marginal_scale.tolist() == pytest.approx(
+        [math.sqrt(a) for a in alpha_bar], 1e-9
+    )
+    assert schedule.sigma_bar[0].item() == pytest.approx(0.01, rel=1e-6)
+    # The authors' a_s: products of sqrt(1 - beta) over each pair's steps.
+    expected_a = [
+        math.prod(math.sqrt(1 - b) for b in betas[i + 1 : j + 1])
+        for i, j in itertools.pairwise(PAPER_LEVELS)
+    ]
+    assert schedule.a.tolist() == pytest.approx(expected_a, rel=1e-9)
+    assert schedule.a[-1].item() == pytest.approx(0.0228, abs=1e-4)
+    assert schedule.scale.tolist() == pytest.approx([*expected_a[:-1], 1.0], rel=1e-9)
+    assert (schedule.a**2 + schedule.sigma**2).tolist() == pytest.approx([1.0] * 6, rel=1e-12)
+    # s_t^2 = (sigma_bar_t / sigma_bar_0) * 2e-3 * sigma_{t+1}^2, the top's too.
+    for t in (3, 5):
+        sigma_next_sq = 1 - alpha_bar[t + 1] / alpha_bar[t]
+        ratio = math.sqrt(1 - alpha_bar[t]) / math.sqrt(1 - alpha_bar[0])
+        assert schedule.step[t].item() ** 2 == pytest.approx(ratio * 2e-3 * sigma_next_sq, 1e-9)
 
 
-@pytest.mark.parametrize("levels", [[0, 100, 100, 200], [0, 300, 200], [5]])
-def test_a_schedule_that_is_not_increasing_is_rejected_naming_the_parameter(levels):
+@pytest.mark.parametrize("levels", [[0, 100, 100, 200], [0, 300, 200], [5], [0, 999]])
+def test_a_schedule_that_is_not_increasing_or_has_no_recovery_is_rejected(levels):
     with pytest.raises(ValueError, match=r"diffusion\.levels"):
         DiffusionSchedule.linear(levels)
 
 
-def test_forward_diffusion_has_the_analytic_marginal_variance():
-    schedule = DiffusionSchedule.linear([0, 200, 400])
-    torch.manual_seed(0)
-    path = schedule.diffuse(2.0 * torch.randn(50_000, 1))
-    cumulative = 1.0
-    for t in range(1, 3):
-        cumulative *= schedule.a[t - 1].item() ** 2
-        expected = cumulative * 4.0 + 1 - cumulative
-        assert path[t].var().item() == pytest.approx(expected, rel=0.03)
-
-
-def test_level_sampler_with_a_flat_energy_undoes_the_scaling_of_each_level(monkeypatch):
-    # f = 0, no noise: every recovery's Langevin is gradient descent towards x_{t+1} started at
-    # x_{t+1}, so it stays there and x_t = x_{t+1} / a_{t+1}; the result is x_T / prod(a).
-    schedule = DiffusionSchedule.linear([0, 100, 300])
-    x_top = torch.tensor([[0.5, -1.0]])
-
-    def flat(y, t):
-        return torch.zeros(y.shape[:-1])
-
+def _noiseless(monkeypatch):
     import latentrepro.sampling.diffusion as diffusion
 
-    noiseless = diffusion.langevin
+    noisy = diffusion.langevin
     monkeypatch.setattr(
         diffusion,
         "langevin",
-        lambda energy, z, steps, step, generator=None: noiseless(energy, z, steps, step, 0.0),
+        lambda energy, z, steps, step, generator=None: noisy(energy, z, steps, step, 0.0),
     )
+
+
+def test_a_flat_energy_sampler_shrinks_at_the_top_and_undoes_each_recovery(monkeypatch):
+    # f = 0, no noise. The top stage descends ||y||^2 / (2 sigma_L^2) from x_L, so each step
+    # multiplies y by 1 - s^2 / (2 sigma_L^2), and x_{L-1} = y (no division by a_L). Every
+    # recovery descends towards x_{t+1} from x_{t+1}, so stays there: x_t = x_{t+1} / a_{t+1}.
+    _noiseless(monkeypatch)
+    schedule = DiffusionSchedule.linear([0, 100, 300, 999])
+    x_top = torch.tensor([[0.5, -1.0]], dtype=torch.float64)
+
+    def flat(y, t):
+        return torch.zeros(y.shape[:-1], dtype=y.dtype)
+
     x0 = sample_levels(flat, schedule, x_top, steps=5)
-    assert x0.tolist()[0] == pytest.approx((x_top / schedule.a.prod()).tolist()[0], rel=1e-5)
+    s, sigma = schedule.step[-1].item(), schedule.sigma[-1].item()
+    shrink = (1 - s**2 / (2 * sigma**2)) ** 5
+    expected = x_top * shrink / (schedule.a[0] * schedule.a[1])
+    assert x0.tolist()[0] == pytest.approx(expected.tolist()[0], rel=1e-9)
+
+
+def test_every_stage_runs_its_own_number_of_langevin_steps():
+    schedule = DiffusionSchedule.linear(PAPER_LEVELS)
+    calls = []
+
+    def flat(y, t):
+        calls.append(t[0].item())
+        return torch.zeros(y.shape[:-1], dtype=y.dtype)
+
+    sample_levels(flat, schedule, torch.zeros(3, 2, dtype=torch.float64), steps=50)
+    assert len(calls) == 300  # 6 stages x 50 (the paper's sampler)
+    assert calls[0] == 5 and calls[-1] == 0 and calls[50] == 4

@@ -21,8 +21,8 @@ def config(prior="svebm", cluster=0.0, epochs=1):
         "svebm": {"name": "svebm", "symbols": 3, "energy": {"hidden": 8},
                   "langevin": {"steps": 2, "step_size": 0.5}, "log_partition_samples": 500},
         "ldebm": {"name": "ldebm", "symbols": 3, "energy": {"hidden": 8, "blocks": 1},
-                  "langevin": {"steps": 2, "step_size": 0.5},
-                  "diffusion": {"levels": [0, 200, 400]}, "log_partition_samples": 4},
+                  "langevin": {"steps": 2},
+                  "diffusion": {"levels": [0, 200, 400, 999]}, "log_partition_samples": 4},
     }  # fmt: skip
     return {
         "dataset": {"name": "toy"},
@@ -180,3 +180,121 @@ def test_tied_embeddings_need_equal_widths():
     cfg["arch"] = {"embed_dim": 6, "hidden_dim": 8, "latent_dim": 3, "tie_embeddings": True}
     with pytest.raises(ValueError, match=r"arch\.tie_embeddings"):
         SymbolTextVAE.from_config(cfg, VOCAB)
+
+
+def test_a_step_at_kl_weight_zero_is_an_autoencoder_step():
+    # The authors' ae_train: z = E_q z, loss = reconstruction only, no EBM gradient.
+    cfg = config("svebm")
+    cfg["model"]["regulariser"]["schedule"] = {
+        "name": "cyclical",
+        "cycles": 2,
+        "zero": 0.5,
+        "ratio": 0.25,
+    }
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(cfg, VOCAB)
+    batch = split(8, 0).batch(torch.arange(8))
+    loss, logs = model.training_step(batch, progress=0.1)  # tau = 0.2 < 0.5: weight 0
+    mu, _ = model.posterior(batch)
+    rec = -model.log_likelihood(batch["tokens"], mu).mean()
+    assert loss.item() == pytest.approx(rec.item(), rel=1e-6) and logs["kl_weight"] == 0
+    loss.backward()
+    assert all(p.grad is None for p in model.prior.parameters())
+    model.zero_grad()
+    loss, logs = model.training_step(batch, progress=0.45)  # tau = 0.9: weight 1
+    loss.backward()
+    assert logs["kl_weight"] == pytest.approx(1.0) and "symbol_mi" in logs
+    assert any(p.grad is not None for p in model.prior.parameters())
+
+
+def test_clustered_epochs_are_balanced_and_each_batch_fits_its_own_pseudo_labels(monkeypatch):
+    import latentrepro.models.text.symbol_vae as symbol_vae
+
+    monkeypatch.setattr(
+        symbol_vae, "geometric_pseudo_labels", lambda points, k, dims, seed: [0] * 36 + [1] * 4
+    )
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(config("svebm", cluster=0.5), VOCAB)
+    train = split(40, 0)
+    model.on_epoch_start(0, train)
+    order = model.epoch_order(train, torch.Generator().manual_seed(0))
+    assert order.shape == (40,) and (order >= 36).sum().item() >= 18  # 21 of each, cut to 40
+    seen = {}
+    real = torch.nn.functional.cross_entropy
+
+    def cross_entropy(logits, targets, **kwargs):
+        if logits.size(-1) == 3 and not kwargs:  # the cluster term (K = 3 symbols)
+            seen["targets"] = targets
+        return real(logits, targets, **kwargs)
+
+    monkeypatch.setattr("torch.nn.functional.cross_entropy", cross_entropy)
+    batch = train.batch(order[:8])
+    _, logs = model.training_step(batch, 0.5)
+    assert seen["targets"].tolist() == [int(i >= 36) for i in order[:8].tolist()]
+    assert "cluster_ce" in logs
+
+
+def test_data_sampling_keeps_the_shuffle_but_still_fits_the_pseudo_labels():
+    cfg = config("svebm", cluster=0.5)
+    cfg["model"]["regulariser"]["cluster"]["sampling"] = "data"
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(cfg, VOCAB)
+    train = split(40, 0)
+    model.on_epoch_start(0, train)
+    assert model.epoch_order(train, torch.Generator()) is None
+    _, logs = model.training_step(train.batch(torch.arange(8)), 0.5)
+    assert "cluster_ce" in logs
+
+
+def test_uniform_init_draws_every_parameter_in_its_range():
+    cfg = config("ldebm")
+    cfg["model"]["uniform_init"] = 0.1
+    torch.manual_seed(0)
+    model = SymbolTextVAE.from_config(cfg, VOCAB)
+    values = torch.cat([p.detach().flatten() for p in model.parameters()])
+    assert values.abs().max().item() <= 0.1 and values.std().item() == pytest.approx(
+        0.2 / math.sqrt(12), rel=0.05
+    )
+
+
+@pytest.mark.parametrize(("mode", "cell"), [("linear", "lstm"), ("linear_nobias", "gru")])
+def test_a_linear_initial_state_is_the_authors_connector(mode, cell):
+    cfg = config()
+    cfg["arch"] = {
+        "embed_dim": 6,
+        "hidden_dim": 5,
+        "latent_dim": 3,
+        "cell": cell,
+        "init_state": mode,
+    }
+    torch.manual_seed(0)
+    decoder = SymbolTextVAE.from_config(cfg, VOCAB).decoder
+    z = torch.randn(2, 3)
+    state = decoder.initial_state(z)
+    if cell == "lstm":
+        h, c = state
+        assert torch.allclose(h[0], decoder.init_hidden(z)) and torch.allclose(
+            c[0], decoder.init_cell(z)
+        )
+    else:
+        assert decoder.init_cell.bias is None
+        assert torch.allclose(state[0], z @ decoder.init_cell.weight.T)
+
+
+def test_the_authors_homogeneity_is_per_batch_of_128_and_can_differ_from_the_whole_split():
+    from types import SimpleNamespace
+
+    from latentrepro.evaluate_ebm import authors_homogeneity
+
+    # One symbol for all 300 examples; labels 0 in the first batch of 128, 1 in the second,
+    # mixed in the 44 left over (dropped). Per batch each symbol holds one label (homogeneity
+    # 1); over the split the one symbol holds two (homogeneity 0).
+    prior = SimpleNamespace(symbol_logits=lambda z: torch.stack([z[:, 0], -z[:, 0]], -1))
+    latents = {"mu": torch.ones(300, 2), "logvar": torch.full((300, 2), -40.0)}
+    labels = {"act": torch.cat([torch.zeros(128), torch.ones(128), torch.arange(44) % 2]).long()}
+    scores = authors_homogeneity(
+        SimpleNamespace(prior=prior), latents, labels, 0, torch.device("cpu")
+    )
+    assert scores == {"act_homogeneity_authors": 1.0, "authors_sentences": 256}
+    whole = symbol_agreement(labels["act"], torch.zeros(300, dtype=torch.long))["homogeneity"]
+    assert whole == pytest.approx(0.0)

@@ -176,3 +176,36 @@ def test_epochs_and_iterations_together_are_refused():
         training_budget({"epochs": 2, "iterations": 5, "batch_size": 4}, 3)
     assert training_budget({"epochs": 2, "batch_size": 4}, 3) == (6, 2)
     assert training_budget({"iterations": 100_000, "batch_size": 64}, 703) == (100_000, 143)
+
+
+def test_a_model_can_set_the_order_of_an_epochs_batches(tmp_path):
+    seen = []
+
+    class Ordered(TextVAE):
+        def epoch_order(self, split_, generator):
+            return torch.tensor([5, 5, 0, 1] * 4)  # repeats allowed, as in balanced draws
+
+        def training_step(self, batch, progress):
+            seen.append(batch["index"].tolist())
+            return super().training_step(batch, progress)
+
+    cfg = config(epochs=1)
+    cfg["train"]["batch_size"] = 4
+    fit(Ordered.from_config(cfg, 20), split(16, 0), split(8, 1), cfg, 0, tmp_path / "r.pt", False)
+    assert seen == [[5, 5, 0, 1]] * 4
+
+
+def test_a_log_key_of_some_steps_is_averaged_over_those_steps(tmp_path):
+    class Sometimes(TextVAE):
+        calls = 0
+
+        def training_step(self, batch, progress):
+            loss, logs = super().training_step(batch, progress)
+            Sometimes.calls += 1
+            return loss, {**logs, **({"odd": 3.0} if Sometimes.calls % 2 else {})}
+
+    cfg = config(epochs=1)
+    _, state = fit(
+        Sometimes.from_config(cfg, 20), split(64, 0), split(8, 1), cfg, 0, tmp_path / "r.pt", False
+    )
+    assert state.history[0]["train_odd"] == 3.0

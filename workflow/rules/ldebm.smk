@@ -1,13 +1,21 @@
 # LDEBM (issue 4): figures beyond the generic per-experiment report. The runs themselves go
-# through the generic train/evaluate/report rules (experiments ldebm_synthetic, ldebm_attributes);
+# through the generic train/evaluate/report rules (experiments ldebm_synthetic, ldebm_attributes,
+# and the baselines' svebm_attributes / svebm_generation where a profile gives them their own budget);
 # a profile without one of these experiments requests nothing from here.
 
+# The baselines run with their own authors' budget in experiments of their own (paper profile:
+# svebm_attributes); their latents join LDEBM's in the figure.
+LDEBM_EXPERIMENTS = {
+    "ldebm_synthetic": ("ldebm_synthetic",),
+    "ldebm_attributes": ("ldebm_attributes", "svebm_attributes"),
+}
 LDEBM_LATENTS = {
     name: [
         f"results/latents/{r.dataset}/{r.model}/seed{r.seed}.pt"
-        for r in (lr.runs(PARAMS, name) if name in EXPERIMENTS else [])
+        for part in parts
+        for r in (lr.runs(PARAMS, part) if part in EXPERIMENTS else [])
     ]
-    for name in ("ldebm_synthetic", "ldebm_attributes")
+    for name, parts in LDEBM_EXPERIMENTS.items()
 }
 LDEBM_SYNTHETIC = EXPERIMENTS.get("ldebm_synthetic", {"datasets": [], "models": []})
 if LDEBM_LATENTS["ldebm_synthetic"]:

@@ -38,10 +38,15 @@ class Minibatches:
         generator: torch.Generator | None = None,
         device: torch.device | str = "cpu",
         limit: int | None = None,
+        order: torch.Tensor | None = None,
     ) -> Iterator[Batch]:
-        """Yield batches in order (``generator`` None) or shuffled; at most ``limit`` of them."""
+        """Yield batches in order (``generator`` None), shuffled, or in a given ``order`` of
+        indices (e.g. a model's cluster-balanced draw, which may repeat indices); at most
+        ``limit`` of them."""
         n = len(self)
-        if generator is None:
+        if order is not None:
+            stop = len(order)
+        elif generator is None:
             order, stop = torch.arange(n), n
         else:
             order = torch.randperm(n, generator=generator)
@@ -62,7 +67,9 @@ class Minibatches:
 
 
 class TokenSplit(Minibatches):
-    """A numericalised split held in memory: tokens [N, L], lengths [N], labels {name: [N]}."""
+    """A numericalised split held in memory: tokens [N, L], lengths [N], labels {name: [N]}.
+
+    A batch holds ``tokens``, ``lengths``, ``label_<name>`` and the rows' ``index`` in the split."""
 
     def __init__(
         self, tokens: torch.Tensor, lengths: torch.Tensor, labels: dict[str, torch.Tensor]
@@ -87,6 +94,6 @@ class TokenSplit(Minibatches):
     def batch(self, index: torch.Tensor, device: torch.device | str = "cpu") -> Batch:
         lengths = self.lengths[index]
         width = int(lengths.max())
-        batch = {"tokens": self.tokens[index, :width], "lengths": lengths}
+        batch = {"tokens": self.tokens[index, :width], "lengths": lengths, "index": index}
         batch.update({f"label_{name}": values[index] for name, values in self.labels.items()})
         return {key: value.to(device) for key, value in batch.items()}

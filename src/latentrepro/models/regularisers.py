@@ -60,21 +60,34 @@ class CyclicalSchedule:
     linearly over the first ``ratio`` of the cycle and then stays at ``max``:
 
         tau = (progress * cycles) mod 1,   w = max * min(1, tau / ratio).
+
+    With ``zero`` > 0 every cycle first holds the weight at 0 for that fraction, then rises
+    over ``ratio``: w = 0 for tau < zero, else max * min(1, (tau - zero) / ratio) (the SVEBM
+    authors' ``frange_cycle_zero_linear`` with ratio_zero 0.5, ratio_increase 0.25; bpucla/ibebm
+    @ 315b645 unconditional_gen.py:1108-1122).
     """
 
     cycles: int = 4
     ratio: float = 0.5
     max: float = 1.0
+    zero: float = 0.0
 
     def __post_init__(self) -> None:
         if self.cycles < 1:
             raise ValueError(f"schedule.cycles: need at least one cycle, got {self.cycles}")
         if not 0 < self.ratio <= 1:
             raise ValueError(f"schedule.ratio: must lie in (0, 1], got {self.ratio}")
+        if not 0 <= self.zero < 1 or self.zero + self.ratio > 1:
+            raise ValueError(
+                f"schedule.zero: need 0 <= zero < 1 and zero + ratio <= 1, got zero {self.zero}, "
+                f"ratio {self.ratio}"
+            )
 
     def __call__(self, progress: float) -> float:
         tau = (progress * self.cycles) % 1.0
-        return self.max * min(1.0, tau / self.ratio)
+        if tau < self.zero:
+            return 0.0
+        return self.max * min(1.0, (tau - self.zero) / self.ratio)
 
 
 SCHEDULES: dict[str, Callable[..., Callable[[float], float]]] = {
@@ -179,7 +192,7 @@ def _density_gap(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
 def _ebm_regulariser(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
     from latentrepro.models.ebm_regulariser import EBMRegulariser
 
-    return EBMRegulariser(build_schedule(cfg.get("schedule")), cfg.get("mi_weight", 0.0))
+    return EBMRegulariser.from_config(cfg)
 
 
 REGULARISERS: dict[str, Callable[[dict[str, Any], int], Regulariser]] = {

@@ -11,10 +11,11 @@ from latentrepro.io import write_text
 
 #: Column order of the tables; metrics not listed here follow in alphabetical order.
 METRIC_ORDER = [
+    "act_homogeneity", "emotion_homogeneity", "act_nmi", "emotion_nmi",
     "nll", "ppl", "neg_elbo", "rec", "kl", "mi", "au", "cu", "kl_p_qbar", "rppl", "wkl",
 ]  # fmt: skip
 #: Bookkeeping values in the metrics JSON that are not table columns.
-NOT_COLUMNS = {"sentences", "tokens", "hole_samples", "rppl_lm_epoch"}
+NOT_COLUMNS = {"sentences", "tokens", "hole_samples", "rppl_lm_epoch", "authors_sentences"}
 LABELS = {
     "nll": "NLL",
     "ppl": "PPL",

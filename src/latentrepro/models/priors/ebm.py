@@ -61,6 +61,12 @@ class EBMPrior(Prior):
         """Logits of p(y | z), ``[N, K]``."""
         raise NotImplementedError
 
+    def symbol_input(self, z: torch.Tensor) -> torch.Tensor:
+        """What training feeds :meth:`symbol_logits` for a posterior sample ``z`` (the
+        information bottleneck and the cluster cross-entropy): ``z`` itself unless the prior
+        says otherwise (LDEBM: its level-0 input)."""
+        return z
+
     def density_loss(self, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """Per-example surrogate whose gradient in the EBM's parameters is -grad log p(z)."""
         raise NotImplementedError
@@ -81,6 +87,12 @@ class LatentEBMPrior(EBMPrior):
         symbols: K, or None for LEBM.
         steps / step_size / noise: prior Langevin from N(0, I) (used for negatives and sampling).
         log_partition_samples: M for the log-partition estimate.
+        kl_threshold: if set, a dimension's Gaussian KL counts only where it exceeds this many
+            nats (the SVEBM authors' ``dim_target_kl``; bpucla/ibebm @ 315b645
+            unconditional_gen.py:813-815, text_generation.py:444-446).
+        detach_positive: score the posterior sample detached in the KL surrogate, so that the
+            encoder gets no -f(z) pull (the SVEBM DailyDialog script, unconditional_gen.py:816;
+            its PTB script keeps the pull, text_generation.py:449).
     """
 
     def __init__(
@@ -92,9 +104,12 @@ class LatentEBMPrior(EBMPrior):
         step_size: float,
         noise: float = 1.0,
         log_partition_samples: int = 10_000,
+        kl_threshold: float | None = None,
+        detach_positive: bool = False,
     ) -> None:
         super().__init__()
         self.latent_dim, self.net, self.symbols = latent_dim, net, symbols
+        self.kl_threshold, self.detach_positive = kl_threshold, detach_positive
         self.steps, self.step_size, self.noise = steps, check_step_size(step_size), noise
         self.log_partition_samples = log_partition_samples
         self._frozen_log_z: torch.Tensor | None = None
@@ -104,7 +119,7 @@ class LatentEBMPrior(EBMPrior):
     @classmethod
     def from_config(cls, cfg: dict[str, Any], latent_dim: int, coupled: bool) -> LatentEBMPrior:
         """From a ``prior`` section: ``symbols`` (SVEBM), ``energy``, ``langevin``,
-        ``log_partition_samples``."""
+        ``log_partition_samples``, ``kl_threshold``, ``detach_positive``."""
         symbols = check_symbols(cfg.get("symbols")) if coupled else None
         lang = cfg.get("langevin", {})
         net = EnergyMLP.from_config(cfg.get("energy", {}), latent_dim, symbols or 1)
@@ -116,6 +131,8 @@ class LatentEBMPrior(EBMPrior):
             step_size=check_step_size(lang.get("step_size", 0.5), "prior.langevin.step_size"),
             noise=lang.get("noise", 1.0),
             log_partition_samples=cfg.get("log_partition_samples", 10_000),
+            kl_threshold=cfg.get("kl_threshold"),
+            detach_positive=cfg.get("detach_positive", False),
         )
 
     @property
@@ -186,10 +203,12 @@ class LatentEBMPrior(EBMPrior):
         return self.f(z) + log_standard_normal(z) - self.current_log_partition()
 
     def density_loss(self, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        """-f(z) + mean f(z-) with z- short-run Langevin samples (Pang et al. 2020, Eq. (6):
-        the gradient of log Z is E_p[grad f])."""
+        """-f(z) + mean f(z-) with z- short-run Langevin samples from N(0, I) (Pang et al.
+        2020, Eq. (6): the gradient of log Z is E_p[grad f]). The positive score is taken
+        before the negatives are drawn, as in the authors' code."""
+        f_pos = self.f(z)
         negatives = self.sample(z.size(0))
-        f_pos, f_neg = self.f(z), self.f(negatives)
+        f_neg = self.f(negatives)
         return -f_pos + f_neg.mean(), {
             "f_pos": f_pos.mean().item(),
             "f_neg": f_neg.mean().item(),
@@ -199,6 +218,11 @@ class LatentEBMPrior(EBMPrior):
         self, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, float]]:
         """KL(q || N(0, I)) - f(z) + E_p f: equals KL(q || p) - log Z + E_p f, whose gradients are
-        those of KL(q || p) (Pang & Wu 2021, Eq. (9))."""
-        contrast, logs = self.density_loss(z)
-        return gaussian_kl(mu, logvar) + contrast, logs
+        those of KL(q || p) (Pang & Wu 2021, Eq. (9)). With ``kl_threshold`` c a dimension's
+        KL term counts only where it exceeds c; with ``detach_positive`` the encoder gets only
+        the Gaussian KL's gradient."""
+        contrast, logs = self.density_loss(z.detach() if self.detach_positive else z)
+        kl = gaussian_kl(mu.unsqueeze(-1), logvar.unsqueeze(-1))  # [B, D]
+        if self.kl_threshold is not None:
+            kl = kl * (kl > self.kl_threshold)
+        return kl.sum(-1) + contrast, logs

@@ -1,9 +1,20 @@
-"""Energy networks of the latent EBM priors: MLPs from z (and optionally a diffusion level t)
-to one score (LEBM) or K symbol logits (SVEBM, LDEBM).
+"""Energy networks of the latent EBM priors.
 
-Architectures (papers.md): SVEBM z -> 200 -> 200 (GELU) -> K; LDEBM spectral-normalised
-z -> 200 -> 200 (LeakyReLU 0.2), sinusoidal time embedding -> 2-layer MLP 200, concatenated
--> 200 -> residual blocks of width 200 -> K logits.
+- :class:`EnergyMLP` (LEBM, SVEBM): z -> hidden -> hidden -> one score (LEBM) or K symbol logits
+  (SVEBM), an activation after each hidden layer. SVEBM (papers.md P1-baselines; bpucla/ibebm
+  @ 315b645 unconditional_gen.py:489-495): z -> 200 -> 200 (GELU) -> K.
+- :class:`DiffusionEnergyNet` (LDEBM): the time-conditioned symbol energy of yuPeiyu98/LDEBM
+  @ 37ebc1f modules/ldebm.py:84-128 and :467-475, with LeakyReLU(0.2) and spectral norm on every
+  linear layer::
+
+      h_z = W_2 lrelu(W_1 z)                      (no activation after W_2)
+      h_t = W_4 lrelu(W_3 PE(t))                  PE: sinusoidal table of the levels
+      h   = W_5 lrelu([h_z, h_t])
+      h   = h + W_b lrelu(h)                      (``blocks`` times, pre-activation residual)
+      g   = W_o lrelu(h)                          K logits
+
+  with PE(t)_{2i} = sin(t / 10000^{2i/d}), PE(t)_{2i+1} = cos(t / 10000^{2i/d}) (Vaswani et al.
+  2017, Sec. 3.5; sine and cosine interleaved, as in the authors' table).
 """
 
 from __future__ import annotations
@@ -22,45 +33,47 @@ ACTIVATIONS = {
 }
 
 
+def _activation(name: str) -> nn.Module:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"energy.activation: unknown {name!r}; known: {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]()
+
+
 def _linear(d_in: int, d_out: int, normalise: bool) -> nn.Module:
     layer = nn.Linear(d_in, d_out)
     return spectral_norm(layer) if normalise else layer
 
 
-def sinusoidal_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
-    """Transformer-style embedding of integer levels ``t`` ``[N]`` -> ``[N, dim]``
-    (Vaswani et al. 2017, Sec. 3.5, as used for diffusion steps by Ho et al. 2020)."""
-    half = dim // 2
-    freqs = torch.exp(-math.log(10_000.0) * torch.arange(half, device=t.device) / max(half, 1))
-    angles = t.float().unsqueeze(-1) * freqs
-    return torch.cat([angles.sin(), angles.cos()], dim=-1)
+def sinusoidal_table(levels: int, dim: int) -> torch.Tensor:
+    """``[levels, dim]``: row t is PE(t), sine at even and cosine at odd columns."""
+    position = torch.arange(levels, dtype=torch.float64).unsqueeze(1)
+    freqs = torch.exp(torch.arange(0, dim, 2, dtype=torch.float64) * -(math.log(10_000.0) / dim))
+    table = torch.zeros(levels, dim, dtype=torch.float64)
+    table[:, 0::2] = torch.sin(position * freqs)
+    table[:, 1::2] = torch.cos(position * freqs)[:, : dim // 2]
+    return table.float()
 
 
-class ResidualBlock(nn.Module):
+class PreActResidual(nn.Module):
+    """h + W act(h): one linear layer after the activation (the LDEBM authors' block)."""
+
     def __init__(self, width: int, activation: str, normalise: bool) -> None:
         super().__init__()
-        self.body = nn.Sequential(
-            _linear(width, width, normalise),
-            ACTIVATIONS[activation](),
-            _linear(width, width, normalise),
-        )
-        self.act = ACTIVATIONS[activation]()
+        self.body = nn.Sequential(_activation(activation), _linear(width, width, normalise))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.act(h + self.body(h))
+        return h + self.body(h)
 
 
 class EnergyMLP(nn.Module):
-    """``(z [N, D], t [N] or None) -> [N, out_dim]``.
+    """``z [N, D] -> [N, out_dim]``: two hidden layers with an activation after each.
 
     Args:
         latent_dim: D.
         out_dim: 1 (a scalar score) or K (symbol logits).
-        hidden: width of every hidden layer.
-        blocks: residual blocks after the input layers.
+        hidden: width of the hidden layers.
         activation: ``gelu``, ``leaky_relu`` (slope 0.2) or ``silu``.
         spectral: spectral normalisation of every linear layer (Miyato et al. 2018).
-        time_levels: number of diffusion levels to condition on, or None for no time input.
     """
 
     def __init__(
@@ -68,51 +81,94 @@ class EnergyMLP(nn.Module):
         latent_dim: int,
         out_dim: int,
         hidden: int = 200,
-        blocks: int = 0,
         activation: str = "gelu",
         spectral: bool = False,
-        time_levels: int | None = None,
     ) -> None:
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"energy.activation: unknown {activation!r}; known: {sorted(ACTIVATIONS)}"
-            )
-        act = ACTIVATIONS[activation]
-        self.hidden = hidden
-        self.z_embed = nn.Sequential(
-            _linear(latent_dim, hidden, spectral), act(), _linear(hidden, hidden, spectral), act()
+        self.layers = nn.Sequential(
+            _linear(latent_dim, hidden, spectral),
+            _activation(activation),
+            _linear(hidden, hidden, spectral),
+            _activation(activation),
+            _linear(hidden, out_dim, spectral),
         )
-        self.time_levels = time_levels
-        layers: list[nn.Module] = []
-        if time_levels is not None:
-            self.t_embed = nn.Sequential(
-                _linear(hidden, hidden, spectral), act(), _linear(hidden, hidden, spectral), act()
-            )
-            layers += [_linear(2 * hidden, hidden, spectral), act()]
-        layers += [ResidualBlock(hidden, activation, spectral) for _ in range(blocks)]
-        layers.append(_linear(hidden, out_dim, spectral))
-        self.head = nn.Sequential(*layers)
 
     @classmethod
-    def from_config(
-        cls, cfg: dict[str, Any], latent_dim: int, out_dim: int, time_levels: int | None = None
-    ) -> EnergyMLP:
-        """From a prior's ``energy`` section (hidden, blocks, activation, spectral_norm)."""
+    def from_config(cls, cfg: dict[str, Any], latent_dim: int, out_dim: int) -> EnergyMLP:
+        """From a prior's ``energy`` section (hidden, activation, spectral_norm)."""
+        if cfg.get("blocks"):
+            raise ValueError(
+                "energy.blocks: residual blocks belong to LDEBM's energy network (prior ldebm); "
+                "the lebm/svebm energy is the two-layer MLP"
+            )
         return cls(
             latent_dim,
             out_dim,
             hidden=cfg.get("hidden", 200),
-            blocks=cfg.get("blocks", 0),
             activation=cfg.get("activation", "gelu"),
             spectral=cfg.get("spectral_norm", False),
-            time_levels=time_levels,
         )
 
-    def forward(self, z: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.z_embed(z)
-        if self.time_levels is not None:
-            if t is None:
-                raise ValueError("EnergyMLP: this network is time-conditioned; pass t")
-            h = torch.cat([h, self.t_embed(sinusoidal_embedding(t, self.hidden))], dim=-1)
-        return self.head(h)
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.layers(z)
+
+
+class DiffusionEnergyNet(nn.Module):
+    """``(y [N, D], t [N]) -> [N, out_dim]``: LDEBM's energy (see the module docstring).
+
+    Args:
+        latent_dim: D.
+        out_dim: K.
+        levels: number of levels t the network is conditioned on (rows of the PE table).
+        hidden: width of every layer (the authors: 200, also the PE width).
+        blocks: residual blocks (the authors: 12).
+        activation: the authors use ``leaky_relu`` (slope 0.2).
+        spectral: spectral normalisation of every linear layer (the authors: on).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        out_dim: int,
+        levels: int,
+        hidden: int = 200,
+        blocks: int = 12,
+        activation: str = "leaky_relu",
+        spectral: bool = True,
+    ) -> None:
+        super().__init__()
+        self.z_embed = nn.Sequential(
+            _linear(latent_dim, hidden, spectral),
+            _activation(activation),
+            _linear(hidden, hidden, spectral),
+        )
+        self.register_buffer("time_table", sinusoidal_table(levels, hidden), persistent=False)
+        self.t_embed = nn.Sequential(
+            _linear(hidden, hidden, spectral),
+            _activation(activation),
+            _linear(hidden, hidden, spectral),
+        )
+        self.join = nn.Sequential(_activation(activation), _linear(2 * hidden, hidden, spectral))
+        self.blocks = nn.Sequential(
+            *(PreActResidual(hidden, activation, spectral) for _ in range(blocks))
+        )
+        self.out = nn.Sequential(_activation(activation), _linear(hidden, out_dim, spectral))
+
+    @classmethod
+    def from_config(
+        cls, cfg: dict[str, Any], latent_dim: int, out_dim: int, levels: int
+    ) -> DiffusionEnergyNet:
+        """From a prior's ``energy`` section (hidden, blocks, activation, spectral_norm)."""
+        return cls(
+            latent_dim,
+            out_dim,
+            levels,
+            hidden=cfg.get("hidden", 200),
+            blocks=cfg.get("blocks", 12),
+            activation=cfg.get("activation", "leaky_relu"),
+            spectral=cfg.get("spectral_norm", True),
+        )
+
+    def forward(self, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        h = torch.cat([self.z_embed(y), self.t_embed(self.time_table[t].to(y.dtype))], dim=-1)
+        return self.out(self.blocks(self.join(h)))

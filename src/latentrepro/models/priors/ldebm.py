@@ -1,69 +1,86 @@
 r"""The latent diffusion EBM prior of LDEBM (Yu et al., "Latent Diffusion Energy-Based Model for
-Interpretable Text Modeling", ICML 2022).
+Interpretable Text Modeling", ICML 2022), as the authors' code builds it (yuPeiyu98/LDEBM @
+37ebc1f, ``modules/ldebm.py``).
 
-The latent z = x_0 is diffused through T levels (:class:`~latentrepro.sampling.DiffusionSchedule`);
-the prior is the reverse chain: a top level tilting the reference,
-:math:`p(x_T) \propto \exp f(x_T, T)\, \mathcal{N}(x_T; 0, I)`, and per level the recovery EBM
-
-.. math::
-
-    p(y_t \mid x_{t+1}) \propto \exp\Big(f(y_t, t)
-        - \frac{\lVert y_t - x_{t+1}\rVert^2}{2\sigma_{t+1}^2}\Big), \qquad y_t = a_{t+1} x_t
-
-(Yu et al. 2022, Eq. (5); Gao et al., ICLR 2021, Eq. (4)). The score is symbol-coupled at
-every level and parametrised as in diffusion recovery likelihood (Gao et al. 2021, Sec. 3.3),
+Structure (:mod:`latentrepro.sampling.diffusion`): the levels x_0..x_L of a forward diffusion of
+z; recoveries :math:`p(y_t \mid x_{t+1})` for t = 0..L-2 on :math:`y_t = a_{t+1} x_t`, and at
+the top an energy-tilted :math:`\mathcal{N}(0, \sigma_L^2 I)` on x_{L-1}. Every stage's score is
 :math:`f(y, t) = g(y, t) / s_t^2` with :math:`g(y, t) = \operatorname{logsumexp}_k g_k(y, t)` of
-one time-conditioned network and :math:`s_t` the level's Langevin step
-(:class:`~latentrepro.sampling.DiffusionSchedule`); the top level has :math:`f = g`. With this
-scaling a Langevin step moves y by :math:`\nabla g / 2` whatever the level's noise, so the
-network can steer every recovery. The symbol posterior is :math:`p(y \mid z) =
-\operatorname{softmax} g(z, 0)`.
+one time-conditioned network (:class:`~latentrepro.models.priors.energy.DiffusionEnergyNet`) and
+:math:`s_t` the stage's Langevin step (diffusion recovery likelihood's parametrisation, Gao et
+al. 2021, Sec. 3.3; modules/ldebm.py:301-308). A noiseless step from y = x_{t+1} therefore moves
+y by :math:`\nabla g / 2` at every level. The symbol posterior is
+:math:`p(y \mid z) = \operatorname{softmax} g(z, 0)`.
 
-Training (one random level pair per batch plus the top pair, papers.md P1) follows the
-weighting of Gao et al. (2021) and of the LDEBM authors' code: the EBM minimises
-:math:`w_t\,[g(y^-, t) - g(y_t, t)] + g(x^-_T, T) - g(x_T, T)` with
-:math:`w_t = \sigma_1 / \sigma_{t+1}` and negatives by Langevin started at
-:math:`x_{t+1}` (resp. N(0, I)); the encoder receives the same weighted data scores,
-:math:`-w_t\, g(y_t, t) - g(x_T, T) + \lVert x_T \rVert^2 / 2`, through the reparameterised
-path, plus the entropy of q(z|x). The weights make every level's gradient of order one, where
-the raw recovery log-likelihood would scale level t by :math:`1/s_t^2` (up to ~10^4).
+Training (modules/ldebm.py:477-589). Per example a recovery level t ~ U{0..L-2}, and always the
+top pair; :math:`w_t = \sigma_1 / \sigma_{t+1}` (``loss_scale``) and :math:`w_{top} = \sigma_1
+/ \sigma_L` (``T_1_scale``):
 
-``log_prob`` estimates :math:`\log p(z)` by importance sampling over one forward path
-:math:`x_{1:T} \sim q(x_{1:T} \mid z)` (the diffusion is the proposal):
+- EBM (contrastive; negatives by Langevin from x_{t+1}, resp. from x_L, with the network frozen):
+  :math:`\operatorname{mean}_i w_{t_i}[g(y^-_i, t_i) - g(y_i, t_i)]
+  + \operatorname{mean}_i w_{top}[g(x^-_{top,i}, L-1) - g(x_{L-1,i}, L-1)]`
+  (``loss + loss_T``, no factor for the number of levels).
+- Encoder (through the reparameterised z, the network frozen): :math:`-w_t g(y_t, t)
+  - w_{top} g(x_{L-1}, L-1) + w_{top} \lVert x_{L-1} \rVert^2 / 2`, plus the negative entropy
+  :math:`-(1 + \log\sigma_d^2)/2` of the dimensions where it exceeds ``kl_threshold`` (the
+  authors' ``dim_target_kl``; unsup_attr_discovery.py:783-786).
+
+:meth:`kl_surrogate` returns one per-example term whose gradients are exactly these two (the
+data scores carry the EBM's positive phase and the encoder's pull, the negative scores only the
+EBM's negative phase); ``benchmarks/ldebm_parity.py`` checks them against the authors' code.
+
+``log_prob`` estimates :math:`\log p(z)` (z = x_0) by importance sampling over one forward path
+:math:`x_{1:L-1} \sim q(\cdot \mid x_0)`:
 
 .. math::
 
-    \log \hat p(z) = \log p(x_T) + \sum_{t<T} \big[f(y_t, t) - \log \hat Z_t(x_{t+1})
-        + D \log a_{t+1}\big],
-    \quad \hat Z_t(x) = \frac1M \sum_m e^{f(x + \sigma_{t+1}\epsilon_m, t)},
+    \log \hat p(z) = \log \hat p(x_{L-1}) + \sum_{t<L-1} \big[f(y_t, t) - \log \hat Z_t(x_{t+1})
+        + D \log a_{t+1}\big], \quad \hat Z_t(x) = \frac1M \sum_m e^{f(x + \sigma_{t+1}\epsilon_m, t)},
 
-with :math:`\log p(x_T) = f(x_T, T) + \log \mathcal{N}(x_T; 0, I) - \log \hat Z_T`,
-:math:`\hat Z_T` the mean of :math:`e^{f(\cdot, T)}` over M reference draws (the Gaussian factors
-of recovery and forward kernels cancel because :math:`\mathcal{N}(a x_t; x_{t+1}, \sigma^2) =
-\mathcal{N}(x_{t+1}; a x_t, \sigma^2)`). With :math:`f = g / s_t^2` sharply peaked inside the
-Gaussian reference, the M-draw normaliser estimates have enormous variance and are biased low,
-so the estimate of log p(z) is biased high by an unknown amount: ``reports_likelihood`` is
-False and evaluation reports no NLL, PPL or KL for LDEBM. A better normaliser estimate (annealed
-importance sampling) would not rescue the number: in the trained 2-D models the level-0 score
-spreads by 1,300 to 2,100 nats over its reference, and the data's own forward path sits 2,200
-to 5,100 nats below log Z_0 (``benchmarks/ldebm_level_sharpness.py``), so log p(z) is set by
-how sharp the first recovery is (:math:`s_0^2 = 2 \cdot 10^{-4}`), not by how well the prior
-fits the posterior. The LDEBM authors' code bounds log p(z) with the scores at temperature one
-(``g`` instead of ``g / s_t^2``), a density other than the one it samples; that is not repeated.
+with :math:`\log \hat p(x_{L-1}) = f(x_{L-1}, L-1) + \log \mathcal{N}(x_{L-1}; 0, \sigma_L^2 I)
+- \log \hat Z_{top}` over M reference draws. With :math:`f = g / s_t^2` sharply peaked inside
+the Gaussian reference, the M-draw normalisers have enormous variance and are biased low:
+``reports_likelihood`` is False and evaluation reports no NLL, PPL or KL for LDEBM
+(``benchmarks/ldebm_level_sharpness.py`` measures the spread). The authors' code bounds
+log p(z) with the scores at temperature one (``g`` instead of ``g / s_t^2``,
+modules/ldebm.py:301-409), a density other than the one it samples; that is not repeated.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from latentrepro.metrics.likelihood import log_standard_normal, logmeanexp
+from latentrepro.metrics.likelihood import logmeanexp
 from latentrepro.models.priors.ebm import EBMPrior, check_symbols
-from latentrepro.models.priors.energy import EnergyMLP
-from latentrepro.sampling import DiffusionSchedule, check_step_size, langevin, sample_levels
-from latentrepro.sampling.diffusion import PAPER_LEVELS, recover
+from latentrepro.models.priors.energy import DiffusionEnergyNet
+from latentrepro.sampling import DiffusionSchedule, sample_levels
+from latentrepro.sampling.diffusion import PAPER_LEVELS, sample_stage
+
+
+@dataclass
+class RecoveryTerms:
+    """One training draw's weighted scores, per example ``[N]`` (see the module docstring)."""
+
+    level: torch.Tensor  # t_i of each example's recovery
+    data_level: torch.Tensor  # w_t g(y_t, t)
+    negative_level: torch.Tensor  # w_t g(y^-, t)
+    data_top: torch.Tensor  # w_top g(x_{L-1}, L-1)
+    negative_top: torch.Tensor  # w_top g(x^-_top, L-1)
+    top_norm: torch.Tensor  # w_top ||x_{L-1}||^2 / 2
+
+    @property
+    def data(self) -> torch.Tensor:
+        """The encoder's pull, negated: w_t g(y_t) + w_top g(x_{L-1}) - w_top ||x_{L-1}||^2 / 2."""
+        return self.data_level + self.data_top - self.top_norm
+
+    @property
+    def negative(self) -> torch.Tensor:
+        """The batch mean of the weighted negative scores (a scalar)."""
+        return (self.negative_level + self.negative_top).mean()
 
 
 class DiffusionEBMPrior(EBMPrior):
@@ -71,14 +88,14 @@ class DiffusionEBMPrior(EBMPrior):
 
     Args:
         latent_dim: D.
-        net: time-conditioned network ``(y [N, D], t [N]) -> [N, K]``.
-        schedule: the diffusion schedule (T levels).
-        steps: Langevin steps per level (for the top level and for every recovery).
-        top_step_size: Langevin step of the top level (reference N(0, I)).
+        net: time-conditioned network ``(y [N, D], t [N]) -> [N, K]`` over ``schedule.pairs``
+            levels.
+        schedule: the diffusion schedule (L pairs: L - 1 recoveries and the top).
+        symbols: K.
+        steps: Langevin steps per stage (the top and every recovery).
         log_partition_samples: M for each normaliser estimate in ``log_prob``.
-        entropy_threshold: if set, the encoder's entropy term counts a dimension only while
-            its negative entropy ``-(1 + log sigma^2) / 2`` exceeds this many nats (see
-            :meth:`kl_surrogate`).
+        kl_threshold: if set, the encoder's negative entropy counts a dimension only where
+            ``-(1 + log sigma^2) / 2`` exceeds this many nats (the authors' ``dim_target_kl``).
     """
 
     reports_likelihood = False
@@ -86,30 +103,45 @@ class DiffusionEBMPrior(EBMPrior):
     def __init__(
         self,
         latent_dim: int,
-        net: EnergyMLP,
+        net: torch.nn.Module,
         schedule: DiffusionSchedule,
         symbols: int,
         steps: int,
-        top_step_size: float,
         log_partition_samples: int = 64,
-        entropy_threshold: float | None = None,
+        kl_threshold: float | None = None,
     ) -> None:
         super().__init__()
         self.latent_dim, self.net, self.schedule = latent_dim, net, schedule
         self.symbols = check_symbols(symbols)
-        self.steps, self.top_step_size = steps, check_step_size(top_step_size)
+        if steps < 1:
+            raise ValueError(f"prior.langevin.steps: LDEBM needs >= 1 step per level, got {steps}")
+        self.steps = steps
         self.log_partition_samples = log_partition_samples
-        self.entropy_threshold = entropy_threshold
-        temperatures = torch.cat([schedule.step.pow(2), torch.ones(1)])
-        self.register_buffer("temperature", temperatures, persistent=False)
-        weights = torch.cat([schedule.sigma[0] / schedule.sigma, torch.ones(1)])
-        self.register_buffer("level_weight", weights, persistent=False)
+        self.kl_threshold = kl_threshold
+        # float64 buffers (converted to the latents' dtype where used), so that a float64 model
+        # has the schedule's exact constants.
+        constants = {
+            "scale": schedule.scale,
+            "sigma": schedule.sigma,
+            "temperature": schedule.step.pow(2),
+            "level_weight": schedule.sigma[0] / schedule.sigma,
+            "marginal_scale": schedule.marginal_scale,
+            "sigma_bar": schedule.sigma_bar,
+        }
+        for name, value in constants.items():
+            self.register_buffer(name, value.to(torch.float64), persistent=False)
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any], latent_dim: int) -> DiffusionEBMPrior:
-        """From a ``prior`` section: ``symbols``, ``energy``, ``langevin`` (steps per level,
-        top-level step size), ``diffusion`` (levels, beta_start, beta_end, num_steps,
-        step_scale), ``log_partition_samples``, ``entropy_threshold``."""
+        """From a ``prior`` section: ``symbols``, ``energy``, ``langevin.steps`` (per stage),
+        ``diffusion`` (levels, beta_start, beta_end, num_steps, step_scale),
+        ``log_partition_samples``, ``kl_threshold``."""
+        lang = cfg.get("langevin", {})
+        if "step_size" in lang or "noise" in lang:
+            raise ValueError(
+                "prior.langevin: LDEBM's Langevin steps follow the diffusion schedule "
+                "(diffusion.step_scale); step_size and noise do not apply to prior ldebm"
+            )
         diff = cfg.get("diffusion", {})
         schedule = DiffusionSchedule.linear(
             levels=diff.get("levels", PAPER_LEVELS),
@@ -119,9 +151,8 @@ class DiffusionEBMPrior(EBMPrior):
             step_scale=diff.get("step_scale", 2e-3),
         )
         symbols = check_symbols(cfg.get("symbols"))
-        lang = cfg.get("langevin", {})
-        net = EnergyMLP.from_config(
-            cfg.get("energy", {}), latent_dim, symbols, time_levels=schedule.levels + 1
+        net = DiffusionEnergyNet.from_config(
+            cfg.get("energy", {}), latent_dim, symbols, schedule.pairs
         )
         return cls(
             latent_dim,
@@ -129,9 +160,8 @@ class DiffusionEBMPrior(EBMPrior):
             schedule,
             symbols,
             steps=lang.get("steps", 50),
-            top_step_size=check_step_size(lang.get("step_size", 0.5), "prior.langevin.step_size"),
             log_partition_samples=cfg.get("log_partition_samples", 64),
-            entropy_threshold=cfg.get("entropy_threshold"),
+            kl_threshold=cfg.get("kl_threshold"),
         )
 
     @property
@@ -142,103 +172,124 @@ class DiffusionEBMPrior(EBMPrior):
             "of its Gaussian reference"
         )
 
-    def logits(self, y: torch.Tensor, t: int) -> torch.Tensor:
-        """g(y, t) ``[N, K]``."""
-        level = torch.full((y.size(0),), t, device=y.device, dtype=torch.long)
-        return self.net(y, level)
+    def _level(self, t: int | torch.Tensor, n: int) -> torch.Tensor:
+        if isinstance(t, torch.Tensor):
+            return t
+        return torch.full((n,), t, dtype=torch.long, device=self.scale.device)
 
-    def g(self, y: torch.Tensor, t: int) -> torch.Tensor:
-        """The unscaled level-t score ``logsumexp_k g_k(y, t)``, ``[...]`` for ``y`` ``[..., D]``."""
-        flat = y.reshape(-1, self.latent_dim)
-        return self.logits(flat, t).logsumexp(-1).view(y.shape[:-1])
+    def logits(self, y: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
+        """g_k(y, t) ``[N, K]`` for ``y`` ``[N, D]`` and a level ``t`` (int or ``[N]``)."""
+        return self.net(y, self._level(t, y.size(0)))
 
-    def f(self, y: torch.Tensor, t: int) -> torch.Tensor:
-        """The level-t score of the recovery density, g(y, t) / s_t^2 (g at the top level)."""
-        return self.g(y, t) / self.temperature[t]
+    def g(self, y: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
+        """The unscaled level-t score ``logsumexp_k g_k(y, t)``, ``[N]``."""
+        return self.logits(y, t).logsumexp(-1)
+
+    def f(self, y: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
+        """The level-t score of the stage's density, g(y, t) / s_t^2, ``[N]``."""
+        return self.g(y, t) / self.temperature.to(y.dtype)[self._level(t, y.size(0))]
 
     def symbol_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """g(z, 0): p(y | z) for evaluation (the authors score z itself at level 0)."""
         return self.logits(z, 0)
 
-    def _top_energy(self, x: torch.Tensor) -> torch.Tensor:
-        return -self.f(x, self.schedule.levels) + 0.5 * x.pow(2).sum(-1)
-
-    def sample_top(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        x = torch.randn(n, self.latent_dim, generator=generator, device=self.temperature.device)
-        return langevin(self._top_energy, x, self.steps, self.top_step_size, generator=generator)
+    def symbol_input(self, z: torch.Tensor) -> torch.Tensor:
+        """The level-0 input y_0 = a_1 x_0 of a posterior sample, x_0 = a-bar_0 z + sigma-bar_0
+        eps, on which training computes I(y; z) and the cluster cross-entropy
+        (unsup_attr_discovery.py:792-803)."""
+        x0 = self.marginal_scale[0].item() * z + self.sigma_bar[0].item() * torch.randn_like(z)
+        return self.scale[0].item() * x0
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Top level, then every recovery: (T + 1) * steps Langevin steps."""
-        return sample_levels(
-            self.f, self.schedule, self.sample_top(n, generator), self.steps, generator
+        """x_L ~ N(0, I), then the top and every recovery: ``pairs * steps`` Langevin steps."""
+        dtype = next(self.net.parameters()).dtype
+        x = torch.randn(
+            n, self.latent_dim, generator=generator, device=self.scale.device, dtype=dtype
+        )
+        return sample_levels(self.f, self.schedule, x, self.steps, generator)
+
+    def recovery_terms(self, z: torch.Tensor) -> RecoveryTerms:
+        """One training draw for the latents ``z`` ``[N, D]`` (modules/ldebm.py:477-589), with
+        the random draws in the authors' order: the levels, x_{t+1}'s noise, x_t's, the top
+        pair's two, then the Langevin noise of the recoveries and of the top."""
+        n, top = z.size(0), self.schedule.top
+        t = torch.randint(0, top, (n,), device=z.device)
+        x_t, x_next = self._pair(z, t)
+        top_level = torch.full((n,), top, dtype=torch.long, device=z.device)
+        x_top, x_above = self._pair(z, top_level)
+        y = self.scale.to(z.dtype)[t].unsqueeze(-1) * x_t
+        y_neg = sample_stage(self.f, self.schedule, t, x_next.detach(), self.steps)
+        top_neg = sample_stage(self.f, self.schedule, top_level, x_above.detach(), self.steps)
+        w, w_top = self.level_weight.to(z.dtype)[t], self.level_weight[top].item()
+        return RecoveryTerms(
+            level=t,
+            data_level=w * self.g(y, t),
+            negative_level=w * self.g(y_neg, t),
+            data_top=w_top * self.g(x_top, top_level),
+            negative_top=w_top * self.g(top_neg, top_level),
+            top_norm=w_top * 0.5 * x_top.pow(2).sum(-1),
         )
 
-    def _marginal(self, z: torch.Tensor, t: int) -> torch.Tensor:
-        """x_t ~ q(x_t | x_0 = z), reparameterised."""
-        scale = torch.prod(self.schedule.a[:t]).item()
-        return scale * z + math.sqrt(max(1.0 - scale**2, 0.0)) * torch.randn_like(z)
+    def _pair(self, z: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x_t, x_{t+1}) ~ q(. | z), reparameterised; x_{t+1}'s noise is drawn first."""
+        eps_next = torch.randn_like(z)
+        mean, std = self.marginal_scale.to(z.dtype)[t], self.sigma_bar.to(z.dtype)[t]
+        x_t = mean.unsqueeze(-1) * z + std.unsqueeze(-1) * torch.randn_like(z)
+        a, sigma = self.schedule.a.to(z)[t], self.sigma.to(z.dtype)[t]
+        return x_t, a.unsqueeze(-1) * x_t + sigma.unsqueeze(-1) * eps_next
 
-    def _recovery_terms(
-        self, z: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
-        """Per-example weighted data scores and the batch's weighted negative score, for one
-        random level pair and the top level (the level term counted T times: an unbiased
-        estimate of the sum over levels)."""
-        levels = self.schedule.levels
-        t = int(torch.randint(levels, ()).item())
-        x_t = self._marginal(z, t)
-        a, sigma = self.schedule.a[t].item(), self.schedule.sigma[t].item()
-        x_next = a * x_t + sigma * torch.randn_like(x_t)
-        y = a * x_t
-        y_neg = recover(self.f, self.schedule, t, x_next.detach(), self.steps)
-        x_top = self._marginal(z, levels)
-        top_neg = self.sample_top(z.size(0))
-        weight = levels * self.level_weight[t].item()
-        g_pos, g_neg = self.g(y, t), self.g(y_neg, t)
-        g_top, g_top_neg = self.g(x_top, levels), self.g(top_neg, levels)
-        data = weight * g_pos + g_top - 0.5 * x_top.pow(2).sum(-1)
-        negative = weight * g_neg.mean() + g_top_neg.mean()
+    @staticmethod
+    def _logs(terms: RecoveryTerms) -> dict[str, float]:
         # Logged under the names the other EBM priors use, for one set of training curves.
-        logs = {"level": float(t), "f_pos": g_pos.mean().item(), "f_neg": g_neg.mean().item()}
-        return data, negative, logs
+        return {
+            "f_pos": terms.data_level.mean().item(),
+            "f_neg": terms.negative_level.mean().item(),
+            "f_top_pos": terms.data_top.mean().item(),
+            "f_top_neg": terms.negative_top.mean().item(),
+        }
 
     def density_loss(self, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        data, negative, logs = self._recovery_terms(z)
-        return -data + negative, logs
+        """-data + negative: its gradient in the network's parameters is the authors'
+        ``loss + loss_T``."""
+        terms = self.recovery_terms(z)
+        return -terms.data + terms.negative, self._logs(terms)
 
     def kl_surrogate(
         self, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        r"""-H(q(z|x)) minus the weighted data scores, plus the negative scores (which carry
-        only the EBM's gradient): the contrastive gradient for the EBM and the weighted
-        recovery-likelihood pull for the encoder (see the module docstring).
+        r"""Masked negative entropy - data + negative per example: the EBM's contrastive
+        gradient and the encoder's weighted pull (module docstring).
 
-        With ``entropy_threshold`` c, dimension d's entropy term counts only where
-        :math:`-(1 + \log\sigma_d^2)/2 > c`, i.e. :math:`\sigma_d < e^{-(c + 1/2)}` (the
-        LDEBM authors' code, ``dim_target_kl`` = 1: :math:`\sigma_d` < 0.22). The entropy then
-        keeps a posterior from collapsing to a point without pushing it wider. The recovery
-        scores restore a wide posterior only as fast as the EBM learns, and the EBM learns from
-        posterior samples; with the full entropy term the two widened together on DailyDialog
-        (posterior std 2.5 against a spread of means of 0.2, one symbol at the means)."""
-        data, negative, logs = self._recovery_terms(z)
-        neg_entropy = -0.5 * (math.log(2 * math.pi) + 1 + logvar)
-        if self.entropy_threshold is not None:
-            neg_entropy = neg_entropy * (logvar < -(2 * self.entropy_threshold + 1))
-        return neg_entropy.sum(-1) - data + negative, logs
+        With ``kl_threshold`` c, dimension d's term :math:`-(1 + \log\sigma_d^2)/2` counts only
+        where it exceeds c, i.e. :math:`\sigma_d < e^{-(c + 1/2)}` (c = 1: std 0.22). The
+        entropy then keeps a posterior from collapsing to a point without pushing it wider."""
+        terms = self.recovery_terms(z)
+        neg_entropy = -0.5 * (1 + logvar)
+        if self.kl_threshold is not None:
+            neg_entropy = neg_entropy * (neg_entropy > self.kl_threshold)
+        return neg_entropy.sum(-1) - terms.data + terms.negative, self._logs(terms)
 
     @torch.no_grad()
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         shape = z.shape[:-1]
         x = z.reshape(-1, self.latent_dim)
-        m, levels = self.log_partition_samples, self.schedule.levels
-        total = torch.zeros(x.size(0), device=x.device)
-        for t in range(levels):
-            a, sigma = self.schedule.a[t].item(), self.schedule.sigma[t].item()
+        m, top = self.log_partition_samples, self.schedule.top
+        total = torch.zeros(x.size(0), dtype=x.dtype, device=x.device)
+        for t in range(top):
+            a, sigma = self.scale[t].item(), self.sigma[t].item()
             y = a * x
             x = y + sigma * torch.randn_like(y)
-            draws = x.unsqueeze(0) + sigma * torch.randn(m, *x.shape, device=x.device)
-            log_z = logmeanexp(self.f(draws, t), 0)
+            draws = x.unsqueeze(0) + sigma * torch.randn(
+                m, *x.shape, dtype=x.dtype, device=x.device
+            )
+            log_z = logmeanexp(self.f(draws.reshape(-1, self.latent_dim), t).view(m, -1), 0)
             total += self.f(y, t) - log_z + self.latent_dim * math.log(a)
-        ref = torch.randn(m, self.latent_dim, device=x.device)
-        log_z_top = logmeanexp(self.f(ref, levels), 0)
-        total += self.f(x, levels) + log_standard_normal(x) - log_z_top
+        sigma_top = self.sigma[top].item()
+        ref = sigma_top * torch.randn(m, self.latent_dim, dtype=x.dtype, device=x.device)
+        log_z_top = logmeanexp(self.f(ref, top), 0)
+        log_gauss = -0.5 * (
+            self.latent_dim * math.log(2 * math.pi) + 2 * self.latent_dim * math.log(sigma_top)
+            + x.pow(2).sum(-1) / sigma_top**2
+        )  # fmt: skip
+        total += self.f(x, top) + log_gauss - log_z_top
         return total.view(shape)

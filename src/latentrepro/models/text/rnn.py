@@ -1,7 +1,11 @@
 """Recurrent encoder and decoder with the options of LDEBM's text models (papers.md P1): GRU or
 LSTM cells, a bidirectional encoder (its own width), and a decoder whose output layer shares the
 word embedding. With the defaults they compute what :class:`LSTMEncoder` / :class:`LSTMDecoder`
-compute; the decoder keeps z at every step and in the initial state.
+compute; the decoder keeps z at every step and in the initial state, which is ``tanh``
+(c_0 = W z + b, h_0 = tanh(c_0); He et al. 2019) or ``linear`` (h_0 = W_h z + b_h,
+c_0 = W_c z + b_c: the LDEBM and SVEBM DailyDialog scripts, yuPeiyu98/LDEBM @ 37ebc1f
+unsup_attr_discovery.py:484-486, 543-544; ``linear_nobias``: the same without biases, their PTB
+scripts' ``LinearConnector(has_bias=False)``, text_generation.py:149-153).
 
 PTB in the paper: bidirectional GRU 512 encoder, GRU 512 decoder, embedding 512, tied output
 embedding. DailyDialog: BiLSTM 1024 encoder, LSTM 512 decoder, embedding 512.
@@ -19,7 +23,9 @@ from latentrepro.models.text.lstm_vae import PAD, LSTMDecoder, LSTMEncoder
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 #: Arch keys that select these modules instead of the plain LSTM ones.
-OPTIONS = ("cell", "bidirectional", "tie_embeddings", "encoder_hidden_dim")
+OPTIONS = ("cell", "bidirectional", "tie_embeddings", "encoder_hidden_dim", "init_state")
+#: Decoder initial states from z.
+INIT_STATES = ("tanh", "linear", "linear_nobias")
 
 
 def _cell(name: str) -> type[nn.RNNBase]:
@@ -71,10 +77,18 @@ class RNNDecoder(LSTMDecoder):
         dropout: float = 0.0,
         cell: str = "lstm",
         tie_embeddings: bool = False,
+        init_state: str = "tanh",
     ) -> None:
         super().__init__(vocab_size, embed_dim, hidden_dim, latent_dim, dropout)
-        self.cell = cell
+        if init_state not in INIT_STATES:
+            raise ValueError(f"arch.init_state: unknown {init_state!r}; known: {INIT_STATES}")
+        self.cell, self.init_mode = cell, init_state
         self.lstm = _cell(cell)(embed_dim + latent_dim, hidden_dim, batch_first=True)
+        if init_state != "tanh":
+            bias = init_state == "linear"
+            self.init_cell = nn.Linear(latent_dim, hidden_dim, bias=bias)
+            if cell == "lstm":
+                self.init_hidden = nn.Linear(latent_dim, hidden_dim, bias=bias)
         if tie_embeddings:
             if hidden_dim != embed_dim:
                 raise ValueError(
@@ -85,7 +99,9 @@ class RNNDecoder(LSTMDecoder):
 
     def initial_state(self, z: torch.Tensor) -> Any:
         cell = self.init_cell(z).unsqueeze(0)
-        return torch.tanh(cell) if self.cell == "gru" else (torch.tanh(cell), cell)
+        if self.init_mode == "tanh":
+            return torch.tanh(cell) if self.cell == "gru" else (torch.tanh(cell), cell)
+        return cell if self.cell == "gru" else (self.init_hidden(z).unsqueeze(0), cell)
 
 
 def build_rnn(arch: dict[str, Any], vocab_size: int) -> tuple[RNNEncoder, RNNDecoder]:
@@ -98,5 +114,6 @@ def build_rnn(arch: dict[str, Any], vocab_size: int) -> tuple[RNNEncoder, RNNDec
     decoder = RNNDecoder(
         vocab_size, arch["embed_dim"], arch["hidden_dim"], arch["latent_dim"],
         arch.get("dropout", 0.0), cell, arch.get("tie_embeddings", False),
+        arch.get("init_state", "tanh"),
     )  # fmt: skip
     return encoder, decoder

@@ -1,32 +1,41 @@
-"""The text VAE with a symbol-coupled EBM prior (SVEBM-IB, LDEBM): the LSTM VAE of
+"""The text VAE with a symbol-coupled EBM prior (SVEBM, SVEBM-IB, LDEBM): the LSTM VAE of
 :mod:`lstm_vae` (or, with arch options ``cell``/``bidirectional``/``tie_embeddings``/
-``encoder_hidden_dim``, the recurrent modules of :mod:`rnn`) plus a separate optimiser group for the energy network and, optionally, LDEBM's
-geometric clustering regulariser (papers.md P1)."""
+``encoder_hidden_dim``/``init_state``, the recurrent modules of :mod:`rnn`) plus a separate
+optimiser group for the energy network and, optionally, LDEBM's geometric clustering
+regulariser (papers.md P1)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from latentrepro.data.batches import TokenSplit
-from latentrepro.models.clustering import ClusterResampler, geometric_pseudo_labels
+from latentrepro.models.clustering import balanced_order, geometric_pseudo_labels
 from latentrepro.models.priors import EBMPrior
 from latentrepro.models.text.lstm_vae import TextVAE
 from latentrepro.models.text.rnn import OPTIONS, build_rnn
 
 #: Sentences encoded at once when the clustering pass encodes the training split.
 ENCODE_BATCH = 512
+#: How an epoch's batches are drawn once the training set is clustered.
+CLUSTER_SAMPLING = ("balanced", "data")
 
 
 class SymbolTextVAE(TextVAE):
-    """``loss = rec + w * KL surrogate - w_MI * I(y; z) + w_cls * CE(p(y | E_q z), pseudo-label)``.
+    """``loss = rec + w * KL surrogate - w_MI * I(y; z) + w_cls * CE(p(y | z), pseudo-label)``.
 
-    The cross-entropy term is computed on a second minibatch drawn uniformly over the k-means
-    clusters of the training posterior means, which are recomputed at the start of every epoch
-    (``cluster.weight`` 0 disables it).
+    With ``cluster.weight`` > 0 the training posterior means are re-clustered at the start of
+    every epoch (:func:`geometric_pseudo_labels`), the epoch's batches are drawn uniformly over
+    the clusters (``cluster.sampling: balanced``; ``data``: shuffled as usual, which is what the
+    authors' sampler does in effect, see :mod:`latentrepro.models.clustering`) and every batch's
+    own pseudo-labels are the cross-entropy targets.
+
+    A step at which the KL weight is 0 is an autoencoder step, as in both authors' scripts
+    (yuPeiyu98/LDEBM @ 37ebc1f unsup_attr_discovery.py:762-812; bpucla/ibebm @ 315b645
+    unconditional_gen.py:796-834): z is the posterior mean and the loss is the reconstruction
+    alone (no information or clustering term, no EBM update).
 
     The final weights are kept (``keep_last_weights``): the objective departs from the ELBO on
     purpose (KL weight below one, the information and clustering terms), so the validation
@@ -36,15 +45,27 @@ class SymbolTextVAE(TextVAE):
     keep_last_weights = True
 
     def __init__(
-        self, *parts: nn.Module, cluster_weight: float = 0.0, cluster_dims: int = 3
+        self,
+        *parts: nn.Module,
+        cluster_dims: int = 3,
+        cluster_sampling: str = "balanced",
+        uniform_init: float | None = None,
     ) -> None:
         super().__init__(*parts)
         if not isinstance(self.prior, EBMPrior) or not self.prior.symbols:
             raise ValueError("prior.name: a symbol VAE needs a symbol-coupled prior (svebm, ldebm)")
-        if cluster_weight < 0:
-            raise ValueError(f"regulariser.cluster.weight: must be >= 0, got {cluster_weight}")
-        self.cluster_weight, self.cluster_dims = cluster_weight, cluster_dims
-        self._clusters: tuple[TokenSplit, ClusterResampler] | None = None
+        if cluster_sampling not in CLUSTER_SAMPLING:
+            raise ValueError(
+                f"regulariser.cluster.sampling: {cluster_sampling!r} is not one of {CLUSTER_SAMPLING}"
+            )
+        self.cluster_dims, self.cluster_sampling = cluster_dims, cluster_sampling
+        self._pseudo_labels: torch.Tensor | None = None
+        if uniform_init is not None:
+            # The authors' scripts draw every parameter from U(-0.1, 0.1) after construction
+            # (unsup_attr_discovery.py:662-663; ibebm unconditional_gen.py:718-719).
+            with torch.no_grad():
+                for p in self.parameters():
+                    p.uniform_(-uniform_init, uniform_init)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], vocab_size: int) -> SymbolTextVAE:
@@ -58,9 +79,14 @@ class SymbolTextVAE(TextVAE):
             decoder,
             base.prior,
             base.regulariser,
-            cluster_weight=cluster.get("weight", 0.0),
             cluster_dims=cluster.get("dims", 3),
+            cluster_sampling=cluster.get("sampling", "balanced"),
+            uniform_init=config["model"].get("uniform_init"),
         )
+
+    @property
+    def clustered(self) -> bool:
+        return getattr(self.regulariser, "cluster_weight", 0.0) > 0
 
     def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
         """The energy network trains with its own optimiser (``optimizers.ebm``)."""
@@ -73,7 +99,7 @@ class SymbolTextVAE(TextVAE):
     @torch.no_grad()
     def on_epoch_start(self, epoch: int, split: TokenSplit) -> None:
         """Re-cluster the posterior means of ``split`` (the training split)."""
-        if not self.cluster_weight:
+        if not self.clustered:
             return
         was_training = self.training
         self.eval()
@@ -83,18 +109,27 @@ class SymbolTextVAE(TextVAE):
         labels = geometric_pseudo_labels(
             torch.cat(means).double().numpy(), self.prior.symbols, self.cluster_dims, seed=epoch
         )
-        self._clusters = (split, ClusterResampler(labels))
+        self._pseudo_labels = torch.as_tensor(labels, dtype=torch.long)
+
+    def epoch_order(self, split: TokenSplit, generator: torch.Generator) -> torch.Tensor | None:
+        """The epoch's indices drawn uniformly over the clusters (``balanced``), else None."""
+        if self._pseudo_labels is None or self.cluster_sampling != "balanced":
+            return None
+        return balanced_order(self._pseudo_labels, generator)
 
     def training_step(
         self, batch: dict[str, torch.Tensor], progress: float
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        loss, logs = super().training_step(batch, progress)
-        if self._clusters is not None:
-            split, resampler = self._clusters
-            index = resampler.draw(batch["tokens"].size(0))
-            mu, _ = self.posterior(split.batch(index, batch["tokens"].device))
-            target = resampler.labels[index].to(mu.device)
-            ce = F.cross_entropy(self.prior.symbol_logits(mu), target)
-            loss = loss + self.cluster_weight * ce
-            logs = {**logs, "cluster_ce": ce.item(), "loss": loss.item()}
-        return loss, logs
+        mu, logvar = self.posterior(batch)
+        if self.regulariser.schedule(progress) == 0:
+            rec = -self.log_likelihood(batch["tokens"], mu)
+            loss = rec.mean()
+            return loss, {"loss": loss.item(), "rec": loss.item(), "kl_weight": 0.0}
+        z = self.reparameterise(mu, logvar)
+        rec = -self.log_likelihood(batch["tokens"], z)
+        targets = None
+        if self._pseudo_labels is not None:
+            targets = self._pseudo_labels[batch["index"].cpu()].to(mu.device)
+        term, logs = self.regulariser(mu, logvar, z, self.prior, progress, targets)
+        loss = (rec + term).mean()
+        return loss, {"loss": loss.item(), "rec": rec.mean().item(), **logs}
