@@ -7,7 +7,9 @@ from pathlib import Path
 from latentrepro import config as lr
 
 try:
-    PARAMS = lr.validate_params(config)
+    # --config values reach `config` as strings below the top level: validation coerces them
+    # to the schema's types and names the command line as the source of a bad one.
+    PARAMS = lr.validate_params(config, overrides=dict(workflow.config_settings.config))
 except lr.ParamsError as err:
     sys.exit(str(err))
 
