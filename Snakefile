@@ -20,3 +20,6 @@ rule all:
     input:
         rules.report.output,
         EXTRA_TARGETS,
+
+
+check_resource_rules()
