@@ -18,9 +18,13 @@ from .conftest import SNAKEMAKE, copy_project, run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slurm, pytest.mark.timeout(5400)]
 
-# Training jobs ask for 2 CPUs, 3000 MB, 20 minutes and a GPU (the test cluster's node has a
-# fake one): values no default has, so that scontrol shows they came from params.
-OVERRIDE = "profiles={smoke: {resources: {train: {cpus: 2, mem_mb: 3000, runtime: 20, gpus: 1}}}}"
+# Every job asks for 1 CPU, 1500 MB and 15 minutes, training jobs for 3000 MB, 20 minutes and
+# a GPU (the test cluster's node has a fake one): values neither params.yaml nor the executor
+# profile has, so that scontrol shows they came from the profile's resources.
+OVERRIDE = (
+    "profiles={smoke: {resources: {default: {cpus: 1, mem_mb: 1500, runtime: 15},"
+    " train: {mem_mb: 3000, runtime: 20, gpus: 1}}}}"
+)
 SLURM = [
     "--profile", "workflow/profiles/slurm",
     "--slurm-status-command", "squeue",  # the test cluster keeps no accounting database
@@ -43,8 +47,13 @@ def runs(tmp_path_factory):
         pytest.skip("no SLURM controller answers: scripts/slurm-local.sh start")
     base = tmp_path_factory.mktemp("slurm")
     local, cluster = copy_project(base / "local"), copy_project(base / "cluster")
-    run([*SNAKEMAKE, "--config", OVERRIDE], local)
-    first = run([SNAKEMAKE[0], *SLURM], cluster)
+    # The local run computes while the cluster run waits on its status polls.
+    with (base / "local.log").open("w") as log:
+        local_run = subprocess.Popen(
+            [*SNAKEMAKE, "--config", OVERRIDE], cwd=local, stdout=log, stderr=subprocess.STDOUT
+        )
+        first = run([SNAKEMAKE[0], *SLURM], cluster)
+        assert local_run.wait() == 0, (base / "local.log").read_text()
     jobs = submitted_jobs(cluster)
     second = run([SNAKEMAKE[0], *SLURM], cluster)
     (base / "evidence.txt").write_text(evidence(cluster, jobs))
@@ -115,11 +124,11 @@ def test_a_second_run_submits_nothing(runs):
 
 def test_a_training_job_gets_the_resources_of_its_profile(runs):
     shown = show_job(runs["jobs"]["train"][0])
-    assert re.search(r"\bNumCPUs=2\b", shown), shown
+    assert re.search(r"\bNumCPUs=1\b", shown), shown
     assert re.search(r"\bMinMemoryNode=3000M\b", shown), shown
     assert re.search(r"\bTimeLimit=00:20:00\b", shown), shown
     assert re.search(r"gres[:/]gpu[:=]1\b", shown), shown
-    # Jobs of other rules get the profile's default (1 CPU, 2000 MB, 30 minutes).
+    # Jobs of other rules get the profile's default.
     shown = show_job(runs["jobs"]["evaluate"][0])
-    assert "NumCPUs=1" in shown and "MinMemoryNode=2000M" in shown
-    assert "TimeLimit=00:30:00" in shown
+    assert "MinMemoryNode=1500M" in shown and "TimeLimit=00:15:00" in shown
+    assert not re.search(r"gres[:/]gpu", shown), shown
