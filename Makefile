@@ -6,7 +6,7 @@ PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test lint clean
+.PHONY: run test test-slurm lint clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -24,6 +24,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	pytest
+
+# The SLURM profile on a real single-node SLURM started here (Debian slurm-wlm + munge, as
+# root; scripts/slurm-local.sh), stopped afterwards. Not in `make test`: status polling makes
+# the smoke DAG take several times its local time.
+test-slurm: $(STAMP)
+	scripts/slurm-local.sh start
+	pytest -m slurm tests/integration/test_slurm.py -v -rs; status=$$?; \
+		scripts/slurm-local.sh stop; exit $$status
 
 lint: $(STAMP)
 	ruff check src tests benchmarks

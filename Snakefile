@@ -3,6 +3,9 @@
 
 
 configfile: "params.yaml"
+# Overrides written by `dvc exp run -S 'overrides.yaml:++KEY=VALUE'`, over params.yaml;
+# --config goes over both.
+configfile: "overrides.yaml"
 
 
 include: "workflow/rules/common.smk"
@@ -20,3 +23,8 @@ rule all:
     input:
         rules.report.output,
         EXTRA_TARGETS,
+        # Everything of CLEL's DVC stage, the FID classifier's own evaluation included.
+        rules.all_clel.input,
+
+
+check_resource_rules()

@@ -60,22 +60,126 @@ def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
-def validate_params(params: Mapping[str, Any], schema_path: Path = SCHEMA_PATH) -> dict[str, Any]:
+def validate_params(
+    params: Mapping[str, Any],
+    schema_path: Path = SCHEMA_PATH,
+    overrides: Mapping[str, Any] | None = None,
+    source: str = "--config",
+) -> dict[str, Any]:
     """Check ``params`` against the schema and the cross-references between its sections.
 
-    Returns a deep copy; raises :class:`ParamsError` listing every problem with its key path.
+    ``overrides`` is the nested tree given on the command line (Snakemake's ``--config``, whose
+    nested values arrive as strings): its values are coerced to the schema's types
+    (:func:`coerce_overrides`) and merged into ``params``, and a problem at one of its keys is
+    reported as coming from ``source``. Returns a deep copy; raises :class:`ParamsError`
+    listing every problem with its key path.
     """
     params = copy.deepcopy(dict(params))
     schema = yaml.safe_load(schema_path.read_text(encoding="utf-8"))
+    overridden: set[tuple[str, ...]] = set()
+    if overrides:
+        coerced = coerce_overrides(overrides, schema)
+        _merge(params, coerced)
+        overridden = set(_leaf_paths(coerced))
     validator = jsonschema.Draft202012Validator(schema)
-    problems = [
-        _describe(err) for err in sorted(validator.iter_errors(params), key=lambda e: e.json_path)
-    ]
+    errors = sorted(validator.iter_errors(params), key=lambda e: e.json_path)
+    problems = [_describe(err) + _blame(err, overridden, source) for err in errors]
     if not problems:
         problems = _cross_reference_problems(params)
     if problems:
-        raise ParamsError("invalid params.yaml:\n  " + "\n  ".join(problems))
+        where = f"params.yaml with {source} overrides" if overrides else "params.yaml"
+        raise ParamsError(f"invalid {where}:\n  " + "\n  ".join(problems))
     return params
+
+
+def coerce_overrides(overrides: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` with every string leaf the schema does not take as a string parsed as YAML
+    (``"60"`` -> 60, ``"0.5"`` -> 0.5, ``"true"`` -> True, ``"null"`` -> None), walking the
+    schema's ``properties``, ``additionalProperties``, ``items`` and ``$ref`` alongside.
+
+    Snakemake parses ``--config 'profiles={smoke: {train: {epochs: 60}}}'`` with YAML's base
+    loader, which leaves every nested scalar a string. A leaf the schema knows nothing about
+    (a misspelled key) is parsed as YAML too, and left for validation to name.
+    """
+    return _coerce(dict(overrides), schema, schema)
+
+
+def _coerce(value: Any, node: Mapping[str, Any] | None, root: Mapping[str, Any]) -> Any:
+    node = _resolve(node, root)
+    if isinstance(value, dict):
+        return {key: _coerce(item, _child(node, key), root) for key, item in value.items()}
+    if isinstance(value, list):
+        items = (node or {}).get("items")
+        return [_coerce(item, items, root) for item in value]
+    if not isinstance(value, str):
+        return value
+    types = _types(node)
+    if "null" in types and value in ("null", "Null", "NULL", "~"):
+        return None
+    if "string" in types:
+        return value
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+
+
+def _resolve(node: Mapping[str, Any] | None, root: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    while node is not None and "$ref" in node:
+        name = node["$ref"].removeprefix("#/$defs/")
+        node = root["$defs"][name]
+    return node
+
+
+def _child(node: Mapping[str, Any] | None, key: str) -> Mapping[str, Any] | None:
+    if node is None:
+        return None
+    if key in node.get("properties", {}):
+        return node["properties"][key]
+    extra = node.get("additionalProperties")
+    return extra if isinstance(extra, dict) else None
+
+
+def _types(node: Mapping[str, Any] | None) -> set[str]:
+    """JSON types a schema node accepts; an ``enum`` or ``const`` of strings accepts strings."""
+    if node is None:
+        return set()
+    declared = node.get("type", [])
+    types = {declared} if isinstance(declared, str) else set(declared)
+    members = node.get("enum", []) + ([node["const"]] if "const" in node else [])
+    types |= {"string" for member in members if isinstance(member, str)}
+    return types
+
+
+def _merge(tree: dict[str, Any], update: Mapping[str, Any]) -> None:
+    """Nested update, as Snakemake merges ``--config`` into the config file."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(tree.get(key), dict):
+            _merge(tree[key], value)
+        else:
+            tree[key] = value
+
+
+def _leaf_paths(tree: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for key, value in tree.items():
+        here = (*prefix, str(key))
+        paths += _leaf_paths(value, here) if isinstance(value, dict) and value else [here]
+    return paths
+
+
+def _blame(err: jsonschema.ValidationError, overridden: set[tuple[str, ...]], source: str) -> str:
+    """`` (from SOURCE)`` when the problem lies at or under a value given on the command line,
+    or is an unknown key that the command line added."""
+    path = tuple(str(p) for p in err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        wrong = {(*path, str(k)) for k in err.instance} - {
+            (*path, str(k)) for k in err.schema.get("properties", {})
+        }
+    else:
+        wrong = {path}
+    hit = any(o[: len(w)] == w or w[: len(o)] == o for o in overridden for w in wrong)
+    return f" (from {source})" if hit else ""
 
 
 def _describe(err: jsonschema.ValidationError) -> str:

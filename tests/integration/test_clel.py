@@ -4,19 +4,18 @@ import json
 
 import pytest
 
-from .conftest import BIN, run
-
 pytestmark = pytest.mark.integration
 
 
-def test_clel_smoke_targets_name_their_fid_protocol(project):
-    run([str(BIN / "snakemake"), "--cores", "2", "results/tables/clel_fid.md"], project)
-    table = (project / "results/tables/clel_fid.md").read_text()
+def test_clel_smoke_targets_name_their_fid_protocol(smoke_run):
+    table = (smoke_run / "results/tables/clel_fid.md").read_text()
     assert "FID [own classifier, 64-d penultimate features" in table
     assert "| ebm " in table and "| clel " in table and "reference (test split)" in table
-    reported = (project / "results/tables/clel_reported_elsewhere.md").read_text()
+    reported = (smoke_run / "results/tables/clel_reported_elsewhere.md").read_text()
     assert "secondary sources, unverified" in reported
-    record = json.loads((project / "results/clel/metrics/runs/digits/clel/seed0.json").read_text())
+    record = json.loads(
+        (smoke_run / "results/clel/metrics/runs/digits/clel/seed0.json").read_text()
+    )
     assert record["split"] == "test"
     assert record["metrics"]["generated_samples"] == 500
     assert record["metrics"]["reference_samples"] == 300
@@ -32,4 +31,4 @@ def test_clel_smoke_targets_name_their_fid_protocol(project):
     assert len(scores["metrics"]["conditional_accuracy"]) == 10
     assert "not the CLEL encoder" in scores["scorer"]
     for name in ("clel_samples", "clel_conditional"):
-        assert (project / f"results/figures/{name}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (smoke_run / f"results/figures/{name}.png").read_bytes()[:4] == b"\x89PNG"

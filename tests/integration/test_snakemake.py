@@ -1,21 +1,19 @@
 """The smoke DAG end to end with Snakemake, in a temporary copy of the project."""
 
 import json
-import time
 
 import pytest
 import yaml
 
 from latentrepro.config import runs, validate_params
 
-from .conftest import BIN, run
+from .conftest import SNAKEMAKE, run
 
 pytestmark = pytest.mark.integration
-SNAKEMAKE = [str(BIN / "snakemake"), "--cores", "2"]
 
 
-def test_smoke_dag_runs_and_is_then_up_to_date(project):
-    run(SNAKEMAKE, project)
+def test_smoke_dag_runs_and_is_then_up_to_date(smoke_run):
+    project = smoke_run
     table = (project / "results/tables/text_vae.md").read_text()
     assert "synthetic_text" in table and "vae" in table
     for ext in ("csv", "tex"):
@@ -35,21 +33,18 @@ def test_smoke_dag_runs_and_is_then_up_to_date(project):
         (project / "results/resume").rglob("*.pt")
     )
 
-    started = time.perf_counter()
     dry = run([*SNAKEMAKE, "-n"], project)
     assert "Nothing to be done" in dry.stdout + dry.stderr
-    assert time.perf_counter() - started < 10
 
     # Where files come from is not provenance: pointing at a mirror reruns nothing.
     dry = run([*SNAKEMAKE, "-n", "--config", f"data={{mirror: {project}}}"], project)
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
-    # Changing an estimator setting re-evaluates every run and re-reports, but retrains
-    # (and re-decodes) nothing.
+    # Changing an estimator setting on the command line (a string there, an integer in the
+    # schema) re-evaluates every run and re-reports, but retrains (and re-decodes) nothing.
+    override = "profiles={smoke: {evaluate: {iw_samples: 20}}}"
+    planned = planned_jobs(run([*SNAKEMAKE, "-n", "--config", override], project).stdout)
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["profiles"]["smoke"]["evaluate"]["iw_samples"] = 20
-    (project / "params.yaml").write_text(yaml.safe_dump(params))
-    planned = planned_jobs(run([*SNAKEMAKE, "-n"], project).stdout)
     assert planned.pop("evaluate") == len(runs(validate_params(params)))
     # What remains is reporting: the generic report and the paper-specific tables and figures.
     assert planned.pop("report") == planned.pop("all") == 1

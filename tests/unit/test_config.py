@@ -116,3 +116,44 @@ def test_runs_cover_the_grid_without_repeats(params):
         ("synthetic_text", "vae", 0),
         ("synthetic_text", "vae", 1),
     ]
+
+
+# --config overrides, as Snakemake hands them over: nested scalars are strings.
+def test_command_line_strings_are_coerced_to_the_schema_types(params):
+    overrides = {
+        "profiles": {
+            "smoke": {
+                "train": {"epochs": "60", "max_batches_per_epoch": "null"},
+                "seeds": ["0", "3"],
+                "evaluate": {"au_threshold": "0.05", "mi_aggregate": "batch"},
+            }
+        },
+        "data": {"mirror": "null", "root": "2024"},
+    }
+    smoke = validate_params(params, overrides=overrides)["profiles"]["smoke"]
+    assert smoke["train"]["epochs"] == 60 and smoke["train"]["max_batches_per_epoch"] is None
+    assert smoke["train"]["batch_size"] == 32, "an override replaces only the keys it names"
+    assert smoke["seeds"] == [0, 3]
+    assert smoke["evaluate"]["au_threshold"] == 0.05
+    assert smoke["evaluate"]["mi_aggregate"] == "batch"
+    validated = validate_params(params, overrides=overrides)
+    assert validated["data"] == {"mirror": None, "root": "2024"}, "a string key stays a string"
+
+
+def test_a_bad_override_is_blamed_on_the_command_line(params):
+    with pytest.raises(ParamsError) as err:
+        validate_params(params, overrides={"profiles": {"smoke": {"train": {"epochs": "six"}}}})
+    message = str(err.value)
+    assert "invalid params.yaml with --config overrides" in message
+    assert "profiles.smoke.train.epochs: 'six' is not of type 'integer' (from --config)" in message
+
+    with pytest.raises(ParamsError, match=r"unknown key 'epochz'.* \(from --config\)"):
+        validate_params(params, overrides={"profiles": {"smoke": {"train": {"epochz": "6"}}}})
+
+
+def test_a_bad_file_value_is_not_blamed_on_an_override_next_to_it(params):
+    params["profiles"]["smoke"]["train"]["batch_size"] = "big"
+    with pytest.raises(ParamsError) as err:
+        validate_params(params, overrides={"profiles": {"smoke": {"train": {"epochs": "6"}}}})
+    (line,) = [p for p in str(err.value).splitlines() if "batch_size" in p]
+    assert "'big' is not of type 'integer'" in line and "--config" not in line

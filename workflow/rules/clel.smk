@@ -53,6 +53,9 @@ rule clel_download:
         "logs/clel/download/{dataset}.log",
     conda:
         ENV
+    threads: job_threads("clel_download")
+    resources:
+        **job_resources("clel_download"),
     params:
         root=lambda w, output: os.path.dirname(output[0]),
         options=lambda w: json.dumps(
@@ -73,6 +76,9 @@ rule clel_prepare:
         "logs/clel/prepare/{dataset}.log",
     conda:
         ENV
+    threads: job_threads("clel_prepare")
+    resources:
+        **job_resources("clel_prepare"),
     shell:
         "latentrepro prepare-arrays {wildcards.dataset} --raw {input.raw} --out {output} > {log} 2>&1"
 
@@ -88,9 +94,9 @@ rule clel_classifier:
         "logs/clel/classifier/{dataset}.log",
     conda:
         ENV
-    threads: 1
+    threads: job_threads("clel_classifier")
     resources:
-        gpu=GPUS,
+        **job_resources("clel_classifier"),
     params:
         config=lambda w: json.dumps(
             clel_params.classifier_train_config(PARAMS, w.dataset), sort_keys=True
@@ -114,7 +120,9 @@ rule clel_classifier_evaluate:
         "logs/clel/classifier_evaluate/{dataset}.log",
     conda:
         ENV
-    threads: 1
+    threads: job_threads("clel_classifier_evaluate")
+    resources:
+        **job_resources("clel_classifier_evaluate"),
     params:
         settings=(
             json.dumps(clel_params.classifier_evaluate_config(PARAMS), sort_keys=True)
@@ -142,9 +150,9 @@ rule clel_train:
         f"{CLEL_DIR}/benchmarks/train/{{dataset}}/{{model}}/seed{{seed}}.tsv"
     conda:
         ENV
-    threads: 1
+    threads: job_threads("clel_train")
     resources:
-        gpu=GPUS,
+        **job_resources("clel_train"),
     params:
         config=lambda w: json.dumps(
             clel_params.clel_train_config(PARAMS, w.dataset, w.model), sort_keys=True
@@ -175,9 +183,9 @@ rule clel_evaluate:
         "logs/clel/evaluate/{dataset}/{model}/seed{seed}.log",
     conda:
         ENV
-    threads: 1
+    threads: job_threads("clel_evaluate")
     resources:
-        gpu=GPUS,
+        **job_resources("clel_evaluate"),
     params:
         settings=lambda w: json.dumps(
             clel_params.clel_evaluate_config(
@@ -208,7 +216,9 @@ rule clel_conditional:
         "logs/clel/conditional/{dataset}/{model}/seed{seed}.log",
     conda:
         ENV
-    threads: 1
+    threads: job_threads("clel_conditional")
+    resources:
+        **job_resources("clel_conditional"),
     params:
         settings=lambda w: json.dumps(
             {
@@ -273,6 +283,9 @@ rule clel_report:
         "logs/clel/report.log",
     conda:
         ENV
+    threads: job_threads("clel_report")
+    resources:
+        **job_resources("clel_report"),
     shell:
         "latentrepro clel-report --metrics {input.metrics} --histories {input.histories}"
         " --benchmarks {input.benchmarks} --samples {input.samples}"

@@ -7,7 +7,9 @@ from pathlib import Path
 from latentrepro import config as lr
 
 try:
-    PARAMS = lr.validate_params(config)
+    # --config values reach `config` as strings below the top level: validation coerces them
+    # to the schema's types and names the command line as the source of a bad one.
+    PARAMS = lr.validate_params(config, overrides=dict(workflow.config_settings.config))
 except lr.ParamsError as err:
     sys.exit(str(err))
 
@@ -25,8 +27,9 @@ envvars:
     "LATENTREPRO_MIRROR",
 
 
-# Jobs ask a cluster for a GPU unless the profile runs on the CPU.
-GPUS = 0 if lr.active_profile(PARAMS)["device"] == "cpu" else 1
+# What a job asks of a scheduler (threads locally; CPUs, memory, run time and GPUs on SLURM),
+# per rule, from the active profile's `resources` (see workflow/profiles/slurm).
+RESOURCES = lr.active_profile(PARAMS).get("resources", {})
 ENV = "../envs/latentrepro.yaml"
 # Paper-specific rule files (workflow/rules/<paper>.smk) append their final outputs here;
 # `rule all` requests them next to the generic report.
@@ -37,6 +40,35 @@ wildcard_constraints:
     dataset="[a-z][a-z0-9_]*",
     model="[a-z][a-z0-9_]*",
     seed=r"\d+",
+
+
+def job_spec(rule_name):
+    """The profile's `resources.default` with `resources.<rule_name>` over it."""
+    return {**RESOURCES.get("default", {}), **RESOURCES.get(rule_name, {})}
+
+
+def job_threads(rule_name):
+    return job_spec(rule_name).get("cpus", 1)
+
+
+def job_resources(rule_name):
+    """Snakemake resources of a job: mem_mb, runtime (minutes) and gpu, where the profile
+    sets them (the SLURM executor turns them into --mem, --time and --gpus; unset ones fall
+    back to the executor profile's default-resources)."""
+    spec = job_spec(rule_name)
+    names = {"mem_mb": "mem_mb", "runtime": "runtime", "gpus": "gpu"}
+    return {names[key]: value for key, value in spec.items() if key in names}
+
+
+def check_resource_rules():
+    """A `resources` entry must name a rule of the workflow (or be `default`)."""
+    known = {r.name for r in workflow.rules}
+    unknown = sorted(set(RESOURCES) - known - {"default"})
+    if unknown:
+        sys.exit(
+            f"invalid params.yaml: profiles.{PARAMS['profile']}.resources: no rule named "
+            f"{', '.join(map(repr, unknown))} (rules: {', '.join(sorted(known))})"
+        )
 
 
 def code(*parts):

@@ -9,6 +9,9 @@ rule download:
         "results/benchmarks/download/{dataset}.tsv"
     conda:
         ENV
+    threads: job_threads("download")
+    resources:
+        **job_resources("download"),
     params:
         root=lambda w, output: os.path.dirname(output[0]),
         options=lambda w: json.dumps(
@@ -31,6 +34,9 @@ rule tokenize:
         "results/benchmarks/tokenize/{dataset}.tsv"
     conda:
         ENV
+    threads: job_threads("tokenize")
+    resources:
+        **job_resources("tokenize"),
     params:
         # Text datasets only; points and images are stored as tensors.
         sizes=lambda w: " ".join(

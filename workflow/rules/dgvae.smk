@@ -33,6 +33,9 @@ rule dgvae_interpolate:
         "logs/dgvae_interpolate/{dataset}/{model}/seed{seed}.log",
     conda:
         ENV
+    threads: job_threads("dgvae_interpolate")
+    resources:
+        **job_resources("dgvae_interpolate"),
     params:
         max_length=lambda w: PARAMS["datasets"][w.dataset]["max_length"],
     shell:
@@ -51,6 +54,9 @@ rule dgvae_interpolation_table:
         "logs/dgvae_interpolation_table.log",
     conda:
         ENV
+    threads: job_threads("dgvae_interpolation_table")
+    resources:
+        **job_resources("dgvae_interpolation_table"),
     shell:
         "latentrepro dgvae-report --interpolations {input.runs} --tables results/tables"
         " > {log} 2>&1"
@@ -70,6 +76,9 @@ rule dgvae_ablation:
         "logs/dgvae_ablation.log",
     conda:
         ENV
+    threads: job_threads("dgvae_ablation")
+    resources:
+        **job_resources("dgvae_ablation"),
     params:
         chunks=json.dumps(
             {
@@ -96,6 +105,9 @@ rule dgvae_density:
         "logs/dgvae_density.log",
     conda:
         ENV
+    threads: job_threads("dgvae_density")
+    resources:
+        **job_resources("dgvae_density"),
     shell:
         "latentrepro dgvae-report --density-latents {input.latents}"
         " --density-figure {output} > {log} 2>&1"

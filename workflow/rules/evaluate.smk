@@ -13,8 +13,9 @@ rule evaluate:
         "results/benchmarks/evaluate/{dataset}/{model}/seed{seed}.tsv"
     conda:
         ENV
+    threads: job_threads("evaluate")
     resources:
-        gpu=GPUS,
+        **job_resources("evaluate"),
     params:
         settings=lambda w: json.dumps(lr.evaluate_config(PARAMS), sort_keys=True),
     shell:

@@ -37,6 +37,9 @@ rule ldebm_synthetic_grid:
         "logs/ldebm/synthetic_grid.log",
     conda:
         ENV
+    threads: job_threads("ldebm_synthetic_grid")
+    resources:
+        **job_resources("ldebm_synthetic_grid"),
     params:
         data=lambda w, input: " ".join(
             f"{os.path.basename(d)}={d}/test.pt" for d in input.data
@@ -57,6 +60,9 @@ rule ldebm_symbol_latents:
         "logs/ldebm/symbol_latents.log",
     conda:
         ENV
+    threads: job_threads("ldebm_symbol_latents")
+    resources:
+        **job_resources("ldebm_symbol_latents"),
     shell:
         "latentrepro ldebm-figures symbols --latents {input.latents} --label act"
         " --out {output} > {log} 2>&1"

@@ -22,6 +22,9 @@ rule report:
         "results/benchmarks/report.tsv"
     conda:
         ENV
+    threads: job_threads("report")
+    resources:
+        **job_resources("report"),
     params:
         experiments=json.dumps(EXPERIMENTS, sort_keys=True),
     shell:

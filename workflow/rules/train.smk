@@ -11,8 +11,9 @@ rule train:
         "results/benchmarks/train/{dataset}/{model}/seed{seed}.tsv"
     conda:
         ENV
+    threads: job_threads("train")
     resources:
-        gpu=GPUS,
+        **job_resources("train"),
     params:
         # Only the parameters this job depends on: changing another model's settings
         # does not rerun it (Snakemake's params rerun trigger).
