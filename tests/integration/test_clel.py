@@ -22,12 +22,12 @@ def test_clel_smoke_targets_name_their_fid_protocol(smoke_run):
     assert record["estimators"]["extractor"]["kind"] == "classifier"
     assert 0 < record["metrics"]["fid"] < 1e4
     assert record["metrics"]["fid_protocol"] == "replay"
-    conditional = (project / "results/tables/clel_conditional.md").read_text()
+    conditional = (smoke_run / "results/tables/clel_conditional.md").read_text()
     assert (
         "conditional accuracy" in conditional
         and "clel, all classes (chance 0.10 / 0.05)" in conditional
     )
-    scores = json.loads((project / "results/clel/conditional/digits/clel/seed0.json").read_text())
+    scores = json.loads((smoke_run / "results/clel/conditional/digits/clel/seed0.json").read_text())
     assert len(scores["metrics"]["conditional_accuracy"]) == 10
     assert "not the CLEL encoder" in scores["scorer"]
     for name in ("clel_samples", "clel_conditional"):
