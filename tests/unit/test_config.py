@@ -116,3 +116,28 @@ def test_runs_cover_the_grid_without_repeats(params):
         ("synthetic_text", "vae", 0),
         ("synthetic_text", "vae", 1),
     ]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_refused_naming_the_key(params, value):
+    # NaN compares false with every schema bound, and inf passes every lower bound.
+    params["models"]["vae"]["optimizer"]["lr"] = value
+    params["models"]["lebm_2d"]["optimizer"]["betas"] = [0.5, value]
+    with pytest.raises(ParamsError) as err:
+        validate_params(params)
+    lines = str(err.value).splitlines()[1:]
+    # Each key once, with its value; the schema's own message where a bound caught it.
+    assert sorted(line.split(":")[0].strip() for line in lines) == [
+        "models.lebm_2d.optimizer.betas.1",
+        "models.vae.optimizer.lr",
+    ]
+    assert all(f": {value} " in line for line in lines)
+    if value != value:  # NaN: no schema bound catches it
+        assert all(line.endswith("is not a finite number") for line in lines)
+
+
+def test_a_non_finite_override_is_refused(tmp_path, params):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(ParamsError, match=r"profiles\.smoke\.evaluate\.au_threshold: inf"):
+        load_params(path, {"profiles.smoke.evaluate.au_threshold": yaml.safe_load(".inf")})
