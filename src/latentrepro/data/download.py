@@ -16,7 +16,6 @@ import os
 import shutil
 import sys
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -28,7 +27,7 @@ from typing import IO, Any
 from tqdm import tqdm
 
 from latentrepro.data.registry import DatasetSpec, RemoteFile, get_dataset
-from latentrepro.io import atomic_path, write_json
+from latentrepro.io import atomic_path, make_temp_dir, write_json
 
 TIMEOUT_S = 60
 _CHUNK = 1 << 20
@@ -77,7 +76,7 @@ def fetch_dataset(
     root.mkdir(parents=True, exist_ok=True)
     # The dataset is assembled in a hidden sibling and renamed into place only when every file
     # is verified: a failure or a kill leaves neither a partial dataset nor a stale manifest.
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=root))
+    staging = make_temp_dir(root, name, ".partial")
     try:
         record: dict[str, Any] = {
             "dataset": name,
