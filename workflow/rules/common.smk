@@ -25,6 +25,9 @@ envvars:
     "LATENTREPRO_MIRROR",
 
 
+# Each job runs `latentrepro --log {log} <stage> ...`: the log keeps the job's full record
+# (all it prints, tracebacks included), while its progress, warnings and errors also reach the
+# console, prefixed with the job's name (latentrepro.progress).
 # Jobs ask a cluster for a GPU unless the profile runs on the CPU.
 GPUS = 0 if lr.active_profile(PARAMS)["device"] == "cpu" else 1
 ENV = "../envs/latentrepro.yaml"
