@@ -22,6 +22,7 @@ from torch import nn
 
 from latentrepro.data.images import check_unit_range
 from latentrepro.models.image.networks import EnergyNet
+from latentrepro.progress import track
 from latentrepro.sampling.replay_buffer import ReplayBuffer
 from latentrepro.sampling.sgld import SGLDConfig, sgld
 
@@ -135,9 +136,10 @@ class ImageEBM(nn.Module):
             )
         config = SGLDConfig(steps, self.sgld.step_size, self.sgld.noise_std)
         index = torch.randperm(len(self.buffer), device=self.buffer.images.device)[:n]
+        starts = track(range(0, n, batch_size), f"FID samples ({n})", unit="batches")
         chunks = [
             sgld(self.sampling_energy, self.buffer.images[index[i : i + batch_size]], config)
-            for i in range(0, n, batch_size)
+            for i in starts
         ]
         samples = torch.cat(chunks)
         check_unit_range(samples, "generated samples")
