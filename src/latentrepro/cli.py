@@ -100,6 +100,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    from latentrepro.data.tokenize import evaluation_split_file
     from latentrepro.io import load_torch, save_torch, write_json
     from latentrepro.models import build_model, get_family
     from latentrepro.provenance import dataset_checksums, git_revision
@@ -112,10 +113,17 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     model.load_state_dict(checkpoint["state_dict"])
     settings = args.settings["evaluate"]
     device = resolve_device(args.settings["device"])
-    split = family.load_split(data / f"{args.split}.pt")
+    split_file, names = data / f"{args.split}.pt", {}
+    if (data / "vocab.json").is_file():  # text: whole sentences or cut as in training
+        split_file, names["sentences"] = evaluation_split_file(
+            data, args.split, settings.get("whole_sentences", False)
+        )
+    split = family.load_split(split_file)
     extra = {"train": family.load_split(data / "train.pt")} if family.uses_train_split else {}
     metrics, latents = family.evaluate(model, split, settings, args.seed, device, **extra)
     estimators = metrics.pop("estimators", {})  # a family's own estimator notes
+    # The estimator choices by name, for table headers and captions.
+    estimators["names"] = {**metrics.pop("protocol_names", {}), **names}
     metrics, null_reasons = undefined_as_null(metrics, metrics.pop("null_reasons", {}))
     record = {
         "dataset": train_config["dataset"]["name"],
