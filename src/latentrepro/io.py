@@ -19,12 +19,10 @@ import io
 import json
 import math
 import os
-import pickle
 import re
 import secrets
 import shutil
 import socket
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -265,10 +263,6 @@ def save_torch(path: str | os.PathLike[str], obj: Any, previous: Path | None = N
     write_bytes(path, buffer.getbuffer(), previous)
 
 
-#: What ``torch.load`` raises on a truncated, overwritten or foreign file.
-_UNREADABLE = (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError)
-
-
 def load_torch(path: str | os.PathLike[str], **kwargs: Any) -> Any:
     """``torch.load(path, **kwargs)``; a damaged file raises :class:`CorruptFileError` naming it.
 
@@ -279,9 +273,9 @@ def load_torch(path: str | os.PathLike[str], **kwargs: Any) -> Any:
     path = Path(path)
     try:
         return torch.load(path, **kwargs)
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
+    except (FileNotFoundError, IsADirectoryError, PermissionError, MemoryError):
         raise
-    except (*_UNREADABLE, OSError) as error:
+    except Exception as error:  # a damaged archive raises nearly anything: OSError, KeyError, ...
         detail = f"{_first_line(error)}; {_bytes_in(path):,} bytes"
         raise CorruptFileError(path, detail) from error
 

@@ -108,15 +108,18 @@ def test_equal_objects_give_equal_bytes(tmp_path):
     assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
 
 
-@pytest.mark.parametrize("size", [0, 100, 1000])
-def test_a_truncated_torch_file_is_named(tmp_path, size):
+@pytest.mark.parametrize("damage", ["cut to 0", "cut to 100", "cut to 1000", "zeroed"])
+def test_a_damaged_torch_file_is_named(tmp_path, damage):
     path = tmp_path / "model.pt"
     save_torch(path, {"w": torch.zeros(1000)})
-    os.truncate(path, size)
+    if damage == "zeroed":  # raises KeyError inside torch
+        path.write_bytes(b"\0" * path.stat().st_size)
+    else:
+        os.truncate(path, int(damage.split()[-1]))
     with pytest.raises(CorruptFileError) as err:
         load_torch(path, weights_only=True)
     assert str(err.value).startswith(f"{path} cannot be read (")
-    assert f"; {size:,} bytes): it is truncated or damaged" in str(err.value)
+    assert f"; {path.stat().st_size:,} bytes): it is truncated or damaged" in str(err.value)
 
 
 def test_a_missing_torch_file_is_still_not_found(tmp_path):
