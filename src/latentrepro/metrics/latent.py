@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from latentrepro.metrics.likelihood import LOG_2PI
+from latentrepro.progress import track
 
 __all__ = [
     "active_units",
@@ -127,7 +128,8 @@ def aggregate_posterior_log_densities(
     mu_b = mu.unsqueeze(0)  # [1, N, D]
     const = (LOG_2PI + logvar).unsqueeze(0)  # [1, N, D]
     joints, marginals = [z.new_empty(0)], [z.new_empty(0, d)]
-    for start in range(0, z.shape[0], chunk_size):
+    starts = range(0, z.shape[0], chunk_size)
+    for start in track(starts, f"qbar at {z.shape[0]:,} points ({fn})", unit="chunks"):
         zc = z[start : start + chunk_size].unsqueeze(1)  # [c, 1, D]
         comp = -0.5 * (const + (zc - mu_b).pow(2) * inv_var)  # [c, N, D]
         if marginal:
