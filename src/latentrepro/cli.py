@@ -1,8 +1,10 @@
-"""``latentrepro <stage> ...``: the only entry point the workflow's rules call.
+"""``latentrepro [--log LOG] <stage> ...``: the only entry point the workflow's rules call.
 
 Every stage takes its inputs and outputs as explicit paths and the part of params.yaml it
 depends on as JSON (resolved by :mod:`latentrepro.config`), writes its outputs atomically, and
-exits non-zero with a one-line reason on bad input.
+exits non-zero with a one-line reason on bad input. With ``--log``, everything the stage prints
+goes to LOG and its progress, warnings and errors also reach the console
+(:mod:`latentrepro.progress`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -63,7 +67,7 @@ def cmd_prepare_arrays(args: argparse.Namespace) -> None:
 def cmd_train(args: argparse.Namespace) -> None:
     from latentrepro.io import save_torch
     from latentrepro.models import build_model, get_family
-    from latentrepro.train import fit, keeps_last_weights, saved_epoch, write_history
+    from latentrepro.train import ResumeFile, fit, keeps_last_weights, saved_epoch, write_history
 
     config, data = args.config, Path(args.data)
     family = get_family(config)
@@ -90,36 +94,44 @@ def cmd_train(args: argparse.Namespace) -> None:
         "lr_decays": state.decays,
     }
     save_torch(args.out, {"state_dict": weights, **meta})
-    Path(args.resume).unlink(missing_ok=True)
+    ResumeFile(Path(args.resume)).remove()
     which = "last epoch" if keeps_last_weights(model) else "best validation epoch"
     print(f"saved {args.out} ({which}, {meta['weights_epoch']})")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    import torch
-
-    from latentrepro.io import save_torch, write_json
+    from latentrepro.data.tokenize import evaluation_split_file
+    from latentrepro.io import load_torch, save_torch, write_json
     from latentrepro.models import build_model, get_family
     from latentrepro.provenance import dataset_checksums, git_revision
     from latentrepro.train import resolve_device
 
-    checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    checkpoint = load_torch(args.checkpoint, map_location="cpu", weights_only=False)
     train_config, data = checkpoint["config"], Path(args.data)
     family = get_family(train_config)
     model = build_model(train_config, data, args.seed)
     model.load_state_dict(checkpoint["state_dict"])
     settings = args.settings["evaluate"]
     device = resolve_device(args.settings["device"])
-    split = family.load_split(data / f"{args.split}.pt")
+    split_file, names = data / f"{args.split}.pt", {}
+    if (data / "vocab.json").is_file():  # text: whole sentences or cut as in training
+        split_file, names["sentences"] = evaluation_split_file(
+            data, args.split, settings.get("whole_sentences", False)
+        )
+    split = family.load_split(split_file)
     extra = {"train": family.load_split(data / "train.pt")} if family.uses_train_split else {}
     metrics, latents = family.evaluate(model, split, settings, args.seed, device, **extra)
     estimators = metrics.pop("estimators", {})  # a family's own estimator notes
+    # The estimator choices by name, for table headers and captions.
+    estimators["names"] = {**metrics.pop("protocol_names", {}), **names}
+    metrics, null_reasons = undefined_as_null(metrics, metrics.pop("null_reasons", {}))
     record = {
         "dataset": train_config["dataset"]["name"],
         "model": train_config["model"]["name"],
         "seed": args.seed,
         "split": args.split,
         "metrics": metrics,
+        "null_reasons": null_reasons,
         "estimators": {**settings, "protocol": family.protocol, **estimators},
         "provenance": {
             "train_config_hash": checkpoint["config_hash"],
@@ -134,6 +146,24 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     save_torch(args.latents, latents)
     write_json(args.out, record)
     print(json.dumps(metrics, indent=1))
+
+
+def undefined_as_null(
+    metrics: dict[str, Any], reasons: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Metrics with every NaN or infinite value as None, and why each of them is undefined:
+    the evaluator's reason, or the value itself when it gave none (JSON holds neither NaN
+    nor infinity)."""
+    import math
+
+    values, why = {}, {}
+    for key, value in metrics.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            values[key] = None
+            why[key] = reasons.get(key, f"the estimate was {value} (no reason given)")
+        else:
+            values[key] = value
+    return values, why
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -155,13 +185,13 @@ def cmd_clel_conditional(args: argparse.Namespace) -> None:
     import torch
 
     from latentrepro.data.images import ImageSplit
-    from latentrepro.io import save_torch, write_json
+    from latentrepro.io import load_torch, save_torch, write_json
     from latentrepro.models import build_model
     from latentrepro.models.image import CLEL
     from latentrepro.models.image.conditional import class_medians, guided_samples, score_guided
     from latentrepro.models.image.evaluation import load_classifier
 
-    checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    checkpoint = load_torch(args.checkpoint, map_location="cpu", weights_only=False)
     model = build_model(checkpoint["config"], Path(args.data), checkpoint["seed"])
     if not isinstance(model, CLEL):
         raise ValueError(f"{args.checkpoint}: conditional sampling needs a CLEL model")
@@ -199,13 +229,11 @@ def cmd_clel_report(args: argparse.Namespace) -> None:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
-    import torch
-
     from latentrepro.interpolate import interpolate
-    from latentrepro.io import write_json
+    from latentrepro.io import load_torch, write_json
     from latentrepro.models import build_model, get_family
 
-    checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    checkpoint = load_torch(args.checkpoint, map_location="cpu", weights_only=False)
     config, data = checkpoint["config"], Path(args.data)
     model = build_model(config, data, args.seed)
     model.load_state_dict(checkpoint["state_dict"])
@@ -273,6 +301,12 @@ def _parse_override(item: str) -> tuple[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="latentrepro", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--log",
+        default=None,
+        help="write everything the stage prints to LOG; progress, warnings and errors also "
+        "reach the console, prefixed with the job's name (LOG without logs/ and .log)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(
@@ -400,15 +434,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from latentrepro.progress import logging_to
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.log is None:
+        return _run(args)
+    log = Path(args.log)
+    with logging_to(log, job_label(args.command, log), shlex.join(["latentrepro", *argv])):
+        return _run(args, args.log)
+
+
+def job_label(command: str, log: Path) -> str:
+    """``train/ptb/vae/seed0`` for ``logs/train/ptb/vae/seed0.log``: the job a line is from."""
+    parts = log.with_suffix("").parts
+    return "/".join(parts[parts.index("logs") + 1 :] if "logs" in parts else (command, log.stem))
+
+
+def _run(args: argparse.Namespace, log: str | None = None) -> int:
+    """Run the stage; a known failure is one line (exit 2), any other keeps its traceback in
+    the log and puts its last line on the console (exit 1)."""
     from latentrepro.data.download import DataError
+    from latentrepro.io import StorageError
+    from latentrepro.progress import note
     from latentrepro.train import NonFiniteLossError
 
-    args = build_parser().parse_args(argv)
+    known = (
+        ParamsError,
+        DataError,
+        NonFiniteLossError,
+        StorageError,
+        FileNotFoundError,
+        ValueError,
+    )
     try:
         args.func(args)
-    except (ParamsError, DataError, NonFiniteLossError, FileNotFoundError, ValueError) as err:
-        print(f"latentrepro {args.command}: error: {err}", file=sys.stderr)
+    except known as err:
+        note(f"latentrepro {args.command}: error: {err}")
         return 2
+    except Exception as err:
+        if log is None:
+            raise
+        traceback.print_exc()
+        note(f"latentrepro {args.command}: error: {type(err).__name__}: {err} (traceback in {log})")
+        return 1
     return 0
 
 

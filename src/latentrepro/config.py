@@ -13,6 +13,7 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,8 @@ def validate_params(
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(params), key=lambda e: e.json_path)
     problems = [_describe(err) + _blame(err, overridden, source) for err in errors]
+    reported = {problem.partition(":")[0] for problem in problems}
+    problems += [p for p in non_finite_problems(params) if p.partition(":")[0] not in reported]
     if not problems:
         problems = _cross_reference_problems(params)
     if problems:
@@ -180,6 +183,30 @@ def _blame(err: jsonschema.ValidationError, overridden: set[tuple[str, ...]], so
         wrong = {path}
     hit = any(o[: len(w)] == w or w[: len(o)] == o for o in overridden for w in wrong)
     return f" (from {source})" if hit else ""
+
+
+def non_finite_problems(tree: Any, where: str = "") -> list[str]:
+    """Every NaN or infinite number in ``tree``, by key path.
+
+    JSON schema's bounds do not catch them (``nan > 0`` and ``nan <= 0`` are both false, and
+    ``.inf`` satisfies every lower bound), and no setting of this project means "infinite":
+    a ``.nan`` learning rate would otherwise fail only at the first training step.
+    """
+    if isinstance(tree, dict):
+        return [
+            problem
+            for key, value in tree.items()
+            for problem in non_finite_problems(value, f"{where}.{key}" if where else str(key))
+        ]
+    if isinstance(tree, list):
+        return [
+            problem
+            for index, value in enumerate(tree)
+            for problem in non_finite_problems(value, f"{where}.{index}")
+        ]
+    if isinstance(tree, float) and not math.isfinite(tree):
+        return [f"{where or '(top level)'}: {tree} is not a finite number"]
+    return []
 
 
 def _describe(err: jsonschema.ValidationError) -> str:

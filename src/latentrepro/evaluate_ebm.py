@@ -19,6 +19,7 @@ from latentrepro.metrics.samples import mmd_squared, mode_coverage
 from latentrepro.models.points import PointDensityModel
 from latentrepro.models.priors import LatentEBMPrior
 from latentrepro.models.text.symbol_vae import SymbolTextVAE
+from latentrepro.progress import track
 
 #: Side of the square grid on which 2-D log densities are evaluated for the figures.
 GRID_SIDE = 50
@@ -141,7 +142,8 @@ def generate_from_prior(
     if decode not in ("greedy", "sample"):
         raise ValueError(f"evaluate.generation.decode: {decode!r} is not greedy or sample")
     sentences: list[list[int]] = []
-    for start in range(0, n, GENERATE_BATCH):
+    starts = track(range(0, n, GENERATE_BATCH), f"sentences from the prior ({n})", unit="batches")
+    for start in starts:
         z = model.prior.sample(min(GENERATE_BATCH, n - start), generator=generator)
         sentences += model.decoder.generate(z, max_length, decode == "greedy", generator)
     unterminated = sum(len(s) > max_length for s in sentences)
@@ -245,6 +247,10 @@ def evaluate_points(
             "modes": f"components by the {name!r} label of the split",
         },
     }
+    if not prior.reports_likelihood:
+        metrics["null_reasons"] = {
+            "nll": f"the {type(prior).__name__} prior has no trustworthy normalised log p(x)"
+        }
     latents = {
         "mu": samples,
         "labels": {},

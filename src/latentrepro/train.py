@@ -24,7 +24,9 @@ it takes (the last one cut short).
 Resuming: the checkpoint holds the weights, optimiser states, the best weights so far, the lr
 decay state, the history and the global RNG state; shuffling uses a generator seeded per epoch.
 A run killed after epoch e and resumed therefore ends with exactly the weights of an
-uninterrupted run.
+uninterrupted run. The previous epoch's checkpoint is kept beside it (:class:`ResumeFile`), so
+a resume file that cannot be read is moved aside and training goes on from the epoch before,
+or from scratch.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import copy
 import csv
 import io
 import math
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -41,11 +44,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from latentrepro.config import config_hash
 from latentrepro.data.batches import TokenSplit
-from latentrepro.io import save_torch, write_text
+from latentrepro.io import CorruptFileError, load_torch, save_torch, write_text
+from latentrepro.progress import interval, note, track
 
 
 class NonFiniteLossError(RuntimeError):
@@ -171,6 +174,60 @@ class LoopState:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
+#: What a resume file must hold to be resumed from.
+RESUME_FIELDS = ("fingerprint", "model", "optimizers", "best_weights", "loop", "rng")
+
+
+@dataclass(frozen=True)
+class ResumeFile:
+    """The resumable state of one run at ``path``, and the epoch before it at ``path.prev``.
+
+    Each save writes the new state completely (fsync'ed) before the current file becomes the
+    previous one and the new one takes its place, so a kill at any moment leaves a complete
+    state behind (the disk needs room for three of them while saving). :meth:`load` takes
+    the newest file that reads back; one that does not is moved to ``<name>.corrupt`` with a
+    warning naming it.
+    """
+
+    path: Path
+
+    @property
+    def previous(self) -> Path:
+        return self.path.with_name(self.path.name + ".prev")
+
+    def save(self, state: dict[str, Any]) -> None:
+        save_torch(self.path, state, previous=self.previous)
+
+    def load(self, device: torch.device) -> tuple[dict[str, Any], Path] | None:
+        """The newest readable state and the file it came from, or None."""
+        discarded = False
+        for candidate in (self.path, self.previous):
+            if not candidate.exists():
+                continue
+            try:
+                saved = load_torch(candidate, map_location=device, weights_only=False)
+                if not isinstance(saved, dict) or not set(RESUME_FIELDS) <= set(saved):
+                    raise CorruptFileError(candidate, "not a resume file of this project")
+            except CorruptFileError as error:
+                aside = candidate.with_name(candidate.name + ".corrupt")
+                os.replace(candidate, aside)
+                note(
+                    f"warning: resume file {candidate} cannot be read ({error.detail}); "
+                    f"moved it to {aside}"
+                )
+                discarded = True
+                continue
+            return saved, candidate
+        if discarded:
+            note(f"warning: no readable state is left at {self.path}; training from scratch")
+        return None
+
+    def remove(self) -> None:
+        """Delete the state once the run has finished (``.corrupt`` files are left to look at)."""
+        self.path.unlink(missing_ok=True)
+        self.previous.unlink(missing_ok=True)
+
+
 def fit(
     model: nn.Module,
     train: TokenSplit,
@@ -184,7 +241,8 @@ def fit(
 
     ``config`` is a resolved training config (:func:`latentrepro.config.train_config`).
     The resumable checkpoint at ``resume_path`` is written after every epoch and matched to
-    the config by hash; a checkpoint of another config is ignored.
+    the config, seed and weight shapes by hash; a checkpoint of another config is ignored
+    (and overwritten), one that cannot be read is moved aside (:class:`ResumeFile`).
     """
     device = resolve_device(config["device"])
     model.to(device)
@@ -193,20 +251,26 @@ def fit(
     limit = train_cfg.get("max_batches_per_epoch")
     per_epoch = train.num_batches(train_cfg["batch_size"], limit)
     total_steps, epochs = training_budget(train_cfg, per_epoch)
-    fingerprint = config_hash({"config": config, "seed": seed})
+    # The weights' names and shapes are part of the fingerprint: a code change that alters
+    # the network makes an old resume file someone else's instead of an error at loading.
+    shapes = {name: list(value.shape) for name, value in model.state_dict().items()}
+    fingerprint = config_hash({"config": config, "seed": seed, "shapes": shapes})
 
     torch.manual_seed(seed)
     state, best_weights = LoopState(), copy.deepcopy(model.state_dict())
-    if resume_path.exists():
-        saved = torch.load(resume_path, map_location=device, weights_only=False)
-        if saved["fingerprint"] == fingerprint:
-            model.load_state_dict(saved["model"])
-            optimisers.load_state_dict(saved["optimizers"])
-            best_weights, state = saved["best_weights"], LoopState(**saved["loop"])
-            torch.set_rng_state(saved["rng"])
-            if torch.cuda.is_available() and saved.get("cuda_rng") is not None:
-                torch.cuda.set_rng_state_all(saved["cuda_rng"])
-            print(f"resuming from {resume_path} after epoch {state.epoch}")
+    resume = ResumeFile(resume_path)
+    found = resume.load(device)
+    if found is not None and found[0]["fingerprint"] != fingerprint:
+        note(f"{found[1]} was written for another configuration; training from scratch")
+    elif found is not None:
+        saved, source = found
+        model.load_state_dict(saved["model"])
+        optimisers.load_state_dict(saved["optimizers"])
+        best_weights, state = saved["best_weights"], LoopState(**saved["loop"])
+        torch.set_rng_state(saved["rng"])
+        if torch.cuda.is_available() and saved.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state_all(saved["cuda_rng"])
+        note(f"resuming from {source} after epoch {state.epoch}")
 
     while state.epoch < epochs and not state.stopped_early:
         epoch, started = state.epoch, time.perf_counter()
@@ -217,12 +281,11 @@ def fit(
         order = model.epoch_order(train, shuffle) if hasattr(model, "epoch_order") else None
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}  # a key may be logged on some steps only
-        bar = tqdm(
+        batches = track(
             train.batches(train_cfg["batch_size"], shuffle, device, limit, order),
-            total=per_epoch, desc=f"epoch {epoch + 1}/{epochs}",
-            disable=not progress_bar, mininterval=1.0, leave=False,
+            f"epoch {epoch + 1}/{epochs}", per_epoch, "batches", progress_bar,
         )  # fmt: skip
-        for batch in bar:
+        for batch in batches:
             if state.step >= total_steps:
                 break
             optimisers.schedule(state.step, total_steps)
@@ -239,7 +302,6 @@ def fit(
             for key, value in logs.items():
                 sums[key] = sums.get(key, 0.0) + value
                 counts[key] = counts.get(key, 0) + 1
-            bar.set_postfix(loss=f"{logs['loss']:.3f}", refresh=False)
         val = evaluate_loss(
             model, valid, train_cfg["batch_size"], device, train_cfg.get("max_valid_batches")
         )
@@ -248,9 +310,10 @@ def fit(
         row.update({f"val_{k}": v for k, v in val.items()})
         row["seconds"] = time.perf_counter() - started
         state.history.append(row)
-        print(
+        note(
             f"epoch {epoch + 1}: train loss {row['train_loss']:.4f}  val loss {val['loss']:.4f}  "
-            f"({row['seconds']:.1f}s)"
+            f"({row['seconds']:.1f}s)",
+            console=progress_bar and row["seconds"] >= interval(),
         )
 
         if val["loss"] < state.best_val:
@@ -267,8 +330,7 @@ def fit(
                 state.bad_epochs, state.decays = 0, state.decays + 1
                 state.stopped_early = state.decays >= decay.get("max_decays", math.inf)
         state.epoch += 1
-        save_torch(
-            resume_path,
+        resume.save(
             {
                 "fingerprint": fingerprint,
                 "model": model.state_dict(),
@@ -316,7 +378,9 @@ def evaluate_loss(
     batches when given, for small CPU budgets)."""
     model.eval()
     totals: dict[str, float] = {}
-    for batch in split.batches(batch_size, device=device, limit=limit):
+    total = -(-len(split) // batch_size)
+    batches = split.batches(batch_size, device=device, limit=limit)
+    for batch in track(batches, "validation", min(total, limit or total), "batches"):
         for key, value in model.validation_step(batch).items():
             totals[key] = totals.get(key, 0.0) + value
     count = totals.pop("count")

@@ -125,7 +125,7 @@ def test_command_line_strings_are_coerced_to_the_schema_types(params):
             "smoke": {
                 "train": {"epochs": "60", "max_batches_per_epoch": "null"},
                 "seeds": ["0", "3"],
-                "evaluate": {"au_threshold": "0.05", "mi_aggregate": "batch"},
+                "evaluate": {"au_threshold": "0.05", "mi_aggregate": "he_batches"},
             }
         },
         "data": {"mirror": "null", "root": "2024"},
@@ -135,7 +135,7 @@ def test_command_line_strings_are_coerced_to_the_schema_types(params):
     assert smoke["train"]["batch_size"] == 32, "an override replaces only the keys it names"
     assert smoke["seeds"] == [0, 3]
     assert smoke["evaluate"]["au_threshold"] == 0.05
-    assert smoke["evaluate"]["mi_aggregate"] == "batch"
+    assert smoke["evaluate"]["mi_aggregate"] == "he_batches"
     validated = validate_params(params, overrides=overrides)
     assert validated["data"] == {"mirror": None, "root": "2024"}, "a string key stays a string"
 
@@ -157,3 +157,28 @@ def test_a_bad_file_value_is_not_blamed_on_an_override_next_to_it(params):
         validate_params(params, overrides={"profiles": {"smoke": {"train": {"epochs": "6"}}}})
     (line,) = [p for p in str(err.value).splitlines() if "batch_size" in p]
     assert "'big' is not of type 'integer'" in line and "--config" not in line
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_refused_naming_the_key(params, value):
+    # NaN compares false with every schema bound, and inf passes every lower bound.
+    params["models"]["vae"]["optimizer"]["lr"] = value
+    params["models"]["lebm_2d"]["optimizer"]["betas"] = [0.5, value]
+    with pytest.raises(ParamsError) as err:
+        validate_params(params)
+    lines = str(err.value).splitlines()[1:]
+    # Each key once, with its value; the schema's own message where a bound caught it.
+    assert sorted(line.split(":")[0].strip() for line in lines) == [
+        "models.lebm_2d.optimizer.betas.1",
+        "models.vae.optimizer.lr",
+    ]
+    assert all(f": {value} " in line for line in lines)
+    if value != value:  # NaN: no schema bound catches it
+        assert all(line.endswith("is not a finite number") for line in lines)
+
+
+def test_a_non_finite_override_is_refused(tmp_path, params):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(ParamsError, match=r"profiles\.smoke\.evaluate\.au_threshold: inf"):
+        load_params(path, {"profiles.smoke.evaluate.au_threshold": yaml.safe_load(".inf")})

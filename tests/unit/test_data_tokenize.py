@@ -12,7 +12,13 @@ import torch
 from latentrepro.data.download import fetch_dataset
 from latentrepro.data.parsers import Split
 from latentrepro.data.registry import get_dataset
-from latentrepro.data.tokenize import Vocab, numericalise, prepare_arrays, tokenize_dataset
+from latentrepro.data.tokenize import (
+    Vocab,
+    evaluation_split_file,
+    numericalise,
+    prepare_arrays,
+    tokenize_dataset,
+)
 
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
 
@@ -134,8 +140,38 @@ def test_tokenised_files_are_byte_deterministic(tmp_path: Path) -> None:
     tokenize_dataset(raw, tmp_path / "one", spec, vocab_size=300, max_length=12)
     tokenize_dataset(raw, tmp_path / "two", spec, vocab_size=300, max_length=12)
     first = digests(tmp_path / "one")
-    assert set(first) == {"train.pt", "valid.pt", "test.pt", "vocab.json", "stats.json"}
+    assert set(first) == {
+        "train.pt", "valid.pt", "test.pt", "valid_whole.pt", "test_whole.pt", "vocab.json",
+        "stats.json",
+    }  # fmt: skip
     assert first == digests(tmp_path / "two")
+
+
+def test_evaluation_splits_are_also_written_whole(tmp_path: Path) -> None:
+    spec = get_dataset("synthetic_text")
+    options = {"train": 200, "valid": 50, "test": 50, "num_classes": 4, "seed": 1}
+    raw = fetch_dataset("synthetic_text", tmp_path / "raw", None, options, progress=False)
+    stats = tokenize_dataset(raw, tmp_path / "out", spec, vocab_size=300, max_length=4)
+    sentences = spec.parser(raw)["test"].sentences
+    cut = sum(len(s) > 4 for s in sentences)
+    assert 0 < cut == stats["splits"]["test"]["truncated"]
+    path, note = evaluation_split_file(tmp_path / "out", "test", whole=False)
+    assert path.name == "test.pt"
+    assert note == f"test sentences cut at 4 words as in training ({cut} of 50 cut)"
+    path, note = evaluation_split_file(tmp_path / "out", "test", whole=True)
+    assert (path.name, note) == ("test_whole.pt", "test sentences whole (none cut)")
+    whole, short = torch.load(path), torch.load(tmp_path / "out" / "test.pt")
+    assert whole["lengths"].tolist() == [len(s) + 2 for s in sentences]
+    assert whole["tokens"].shape[1] == max(len(s) for s in sentences) + 2
+    assert short["lengths"].tolist() == [min(len(s), 4) + 2 for s in sentences]
+    # The same words where both have them.
+    for row, length in enumerate(short["lengths"].tolist()):
+        assert (
+            whole["tokens"][row, : length - 1].tolist()
+            == short["tokens"][row, : length - 1].tolist()
+        )
+    with pytest.raises(FileNotFoundError, match=r"train_whole\.pt is missing"):
+        evaluation_split_file(tmp_path / "out", "train", whole=True)
 
 
 def test_prepare_arrays_writes_float_tensors_deterministically(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ rule clel_weights:
     params:
         root=lambda w, output: os.path.dirname(output[0]),
     shell:
-        "latentrepro download inception_fid --root {params.root} > {log} 2>&1"
+        "latentrepro --log {log} download inception_fid --root {params.root}"
 
 
 rule clel_download:
@@ -62,8 +62,8 @@ rule clel_download:
             PARAMS["datasets"][w.dataset].get("options", {}), sort_keys=True
         ),
     shell:
-        "latentrepro download {wildcards.dataset} --root {params.root}"
-        " --options {params.options:q} > {log} 2>&1"
+        "latentrepro --log {log} download {wildcards.dataset} --root {params.root}"
+        " --options {params.options:q}"
 
 
 rule clel_prepare:
@@ -80,7 +80,7 @@ rule clel_prepare:
     resources:
         **job_resources("clel_prepare"),
     shell:
-        "latentrepro prepare-arrays {wildcards.dataset} --raw {input.raw} --out {output} > {log} 2>&1"
+        "latentrepro --log {log} prepare-arrays {wildcards.dataset} --raw {input.raw} --out {output}"
 
 
 rule clel_classifier:
@@ -103,9 +103,9 @@ rule clel_classifier:
         ),
         resume=f"{CLEL_DIR}/resume/{{dataset}}/fid_classifier.pt",
     shell:
-        "OMP_NUM_THREADS={threads} latentrepro train --config {params.config:q}"
+        "OMP_NUM_THREADS={threads} latentrepro --log {log} train --config {params.config:q}"
         " --data {input.data} --seed 0 --out {output.model} --history {output.history}"
-        " --resume {params.resume} --no-progress > {log} 2>&1"
+        " --resume {params.resume}"
 
 
 rule clel_classifier_evaluate:
@@ -131,10 +131,10 @@ rule clel_classifier_evaluate:
         ),
         split=lambda w: PARAMS["clel"]["datasets"][w.dataset]["reference_split"],
     shell:
-        "OMP_NUM_THREADS={threads} latentrepro evaluate --checkpoint {input.model}"
+        "OMP_NUM_THREADS={threads} latentrepro --log {log} evaluate --checkpoint {input.model}"
         " --data {input.data} --split {params.split} --settings {params.settings:q} --seed 0"
         " --manifest {input.raw}/manifest.json --out {output.metrics}"
-        " --latents {output.latents} > {log} 2>&1"
+        " --latents {output.latents}"
 
 
 rule clel_train:
@@ -159,9 +159,9 @@ rule clel_train:
         ),
         resume=f"{CLEL_DIR}/resume/{{dataset}}/{{model}}/seed{{seed}}.pt",
     shell:
-        "OMP_NUM_THREADS={threads} latentrepro train --config {params.config:q}"
+        "OMP_NUM_THREADS={threads} latentrepro --log {log} train --config {params.config:q}"
         " --data {input.data} --seed {wildcards.seed} --out {output.model}"
-        " --history {output.history} --resume {params.resume} --no-progress > {log} 2>&1"
+        " --history {output.history} --resume {params.resume}"
 
 
 rule clel_evaluate:
@@ -197,10 +197,10 @@ rule clel_evaluate:
         ),
         split=lambda w: PARAMS["clel"]["datasets"][w.dataset]["reference_split"],
     shell:
-        "OMP_NUM_THREADS={threads} latentrepro evaluate --checkpoint {input.model}"
+        "OMP_NUM_THREADS={threads} latentrepro --log {log} evaluate --checkpoint {input.model}"
         " --data {input.data} --split {params.split} --settings {params.settings:q}"
         " --seed {wildcards.seed} --manifest {input.raw}/manifest.json"
-        " --out {output.metrics} --latents {output.samples} > {log} 2>&1"
+        " --out {output.metrics} --latents {output.samples}"
 
 
 rule clel_conditional:
@@ -228,9 +228,9 @@ rule clel_conditional:
             sort_keys=True,
         ),
     shell:
-        "OMP_NUM_THREADS={threads} latentrepro clel-conditional --checkpoint {input.model}"
-        " --classifier {input.classifier} --data {input.data} --settings {params.settings:q}"
-        " --out {output.samples} --scores {output.scores} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} latentrepro --log {log} clel-conditional"
+        " --checkpoint {input.model} --classifier {input.classifier} --data {input.data}"
+        " --settings {params.settings:q} --out {output.samples} --scores {output.scores}"
 
 
 rule all_clel:
@@ -287,10 +287,10 @@ rule clel_report:
     resources:
         **job_resources("clel_report"),
     shell:
-        "latentrepro clel-report --metrics {input.metrics} --histories {input.histories}"
+        "latentrepro --log {log} clel-report --metrics {input.metrics} --histories {input.histories}"
         " --benchmarks {input.benchmarks} --samples {input.samples}"
         " --conditional {input.conditional} --tables results/tables"
-        " --figures results/figures > {log} 2>&1"
+        " --figures results/figures"
 
 
 if CLEL_RUNS:

@@ -27,6 +27,9 @@ envvars:
     "LATENTREPRO_MIRROR",
 
 
+# Each job runs `latentrepro --log {log} <stage> ...`: the log keeps the job's full record
+# (all it prints, tracebacks included), while its progress, warnings and errors also reach the
+# console, prefixed with the job's name (latentrepro.progress).
 # What a job asks of a scheduler (threads locally; CPUs, memory, run time and GPUs on SLURM),
 # per rule, from the active profile's `resources` (see workflow/profiles/slurm).
 RESOURCES = lr.active_profile(PARAMS).get("resources", {})

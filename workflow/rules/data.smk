@@ -18,8 +18,8 @@ rule download:
             PARAMS["datasets"][w.dataset].get("options", {}), sort_keys=True
         ),
     shell:
-        "latentrepro download {wildcards.dataset} --root {params.root}"
-        " --options {params.options:q} > {log} 2>&1"
+        "latentrepro --log {log} download {wildcards.dataset} --root {params.root}"
+        " --options {params.options:q}"
 
 
 rule tokenize:
@@ -45,8 +45,8 @@ rule tokenize:
             if key in PARAMS["datasets"][w.dataset]
         ),
     shell:
-        "latentrepro tokenize {wildcards.dataset} --raw {input.raw} --out {output}"
-        " {params.sizes} > {log} 2>&1"
+        "latentrepro --log {log} tokenize {wildcards.dataset} --raw {input.raw} --out {output}"
+        " {params.sizes}"
 
 
 rule all_download:

@@ -39,9 +39,9 @@ rule dgvae_interpolate:
     params:
         max_length=lambda w: PARAMS["datasets"][w.dataset]["max_length"],
     shell:
-        "latentrepro interpolate --checkpoint {input.model} --data {input.data}"
+        "latentrepro --log {log} interpolate --checkpoint {input.model} --data {input.data}"
         " --seed {wildcards.seed} --pairs 20 --points 11 --max-length {params.max_length}"
-        " --out {output} > {log} 2>&1"
+        " --out {output}"
 
 
 rule dgvae_interpolation_table:
@@ -58,8 +58,8 @@ rule dgvae_interpolation_table:
     resources:
         **job_resources("dgvae_interpolation_table"),
     shell:
-        "latentrepro dgvae-report --interpolations {input.runs} --tables results/tables"
-        " > {log} 2>&1"
+        "latentrepro --log {log} dgvae-report --interpolations {input.runs} --tables results/tables"
+        ""
 
 
 rule dgvae_ablation:
@@ -88,8 +88,8 @@ rule dgvae_ablation:
             sort_keys=True,
         ),
     shell:
-        "latentrepro dgvae-report --ablation-metrics {input.metrics} --chunks {params.chunks:q}"
-        " --tables results/tables --figure {output.figure} > {log} 2>&1"
+        "latentrepro --log {log} dgvae-report --ablation-metrics {input.metrics} --chunks {params.chunks:q}"
+        " --tables results/tables --figure {output.figure}"
 
 
 rule dgvae_density:
@@ -109,8 +109,8 @@ rule dgvae_density:
     resources:
         **job_resources("dgvae_density"),
     shell:
-        "latentrepro dgvae-report --density-latents {input.latents}"
-        " --density-figure {output} > {log} 2>&1"
+        "latentrepro --log {log} dgvae-report --density-latents {input.latents}"
+        " --density-figure {output}"
 
 
 if DGVAE_INTERPOLATIONS:

@@ -19,9 +19,9 @@ rule evaluate:
     params:
         settings=lambda w: json.dumps(lr.evaluate_config(PARAMS), sort_keys=True),
     shell:
-        "latentrepro evaluate --checkpoint {input.model} --data {input.data}"
+        "latentrepro --log {log} evaluate --checkpoint {input.model} --data {input.data}"
         " --manifest {input.raw}/manifest.json --settings {params.settings:q}"
-        " --seed {wildcards.seed} --out {output.metrics} --latents {output.latents} > {log} 2>&1"
+        " --seed {wildcards.seed} --out {output.metrics} --latents {output.latents}"
 
 
 rule all_evaluate:

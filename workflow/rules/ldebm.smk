@@ -46,8 +46,8 @@ rule ldebm_synthetic_grid:
         ),
         models=" ".join(LDEBM_SYNTHETIC["models"]),
     shell:
-        "latentrepro ldebm-figures synthetic --latents {input.latents}"
-        " --data {params.data} --models {params.models} --out {output} > {log} 2>&1"
+        "latentrepro --log {log} ldebm-figures synthetic --latents {input.latents}"
+        " --data {params.data} --models {params.models} --out {output}"
 
 
 rule ldebm_symbol_latents:
@@ -64,5 +64,5 @@ rule ldebm_symbol_latents:
     resources:
         **job_resources("ldebm_symbol_latents"),
     shell:
-        "latentrepro ldebm-figures symbols --latents {input.latents} --label act"
-        " --out {output} > {log} 2>&1"
+        "latentrepro --log {log} ldebm-figures symbols --latents {input.latents} --label act"
+        " --out {output}"

@@ -28,6 +28,6 @@ rule report:
     params:
         experiments=json.dumps(EXPERIMENTS, sort_keys=True),
     shell:
-        "latentrepro report --experiments {params.experiments:q} --metrics {input.metrics}"
+        "latentrepro --log {log} report --experiments {params.experiments:q} --metrics {input.metrics}"
         " --histories {input.histories} --latents {input.latents}"
-        " --tables results/tables --figures results/figures --summary {output.summary} > {log} 2>&1"
+        " --tables results/tables --figures results/figures --summary {output.summary}"

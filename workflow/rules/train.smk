@@ -23,8 +23,8 @@ rule train:
         # Resumable state, kept until the job finishes (not an output: a killed job resumes).
         resume="results/resume/{dataset}/{model}/seed{seed}.pt",
     shell:
-        "latentrepro train --config {params.config:q} --data {input.data} --seed {wildcards.seed}"
-        " --out {output.model} --history {output.history} --resume {params.resume} > {log} 2>&1"
+        "latentrepro --log {log} train --config {params.config:q} --data {input.data} --seed {wildcards.seed}"
+        " --out {output.model} --history {output.history} --resume {params.resume}"
 
 
 rule all_train:

@@ -16,7 +16,6 @@ import os
 import shutil
 import sys
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -28,7 +27,7 @@ from typing import IO, Any
 from tqdm import tqdm
 
 from latentrepro.data.registry import DatasetSpec, RemoteFile, get_dataset
-from latentrepro.io import atomic_path, write_json
+from latentrepro.io import atomic_path, make_temp_dir, write_json
 
 TIMEOUT_S = 60
 _CHUNK = 1 << 20
@@ -56,6 +55,29 @@ class DataUnavailableError(DataError):
     """A file is in no mirror and could not be downloaded."""
 
 
+class TruncatedTransferError(ConnectionError):
+    """The server closed the connection before sending all the bytes it announced."""
+
+
+class _LengthChecked:
+    """A response stream that raises :class:`TruncatedTransferError` when it ends short of its
+    ``Content-Length`` (``http.client`` returns the short data without complaint, so a file
+    without a checksum would otherwise be kept cut off)."""
+
+    def __init__(self, stream: IO[bytes], expected: int | None) -> None:
+        self.stream, self.expected, self.received = stream, expected, 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self.stream.read(size)
+        self.received += len(data)
+        ended = not data or size is None or size < 0
+        if ended and self.expected is not None and self.received < self.expected:
+            raise TruncatedTransferError(
+                f"the transfer ended after {self.received:,} of {self.expected:,} bytes"
+            )
+        return data
+
+
 def fetch_dataset(
     name: str,
     root: Path,
@@ -77,7 +99,7 @@ def fetch_dataset(
     root.mkdir(parents=True, exist_ok=True)
     # The dataset is assembled in a hidden sibling and renamed into place only when every file
     # is verified: a failure or a kill leaves neither a partial dataset nor a stale manifest.
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=root))
+    staging = make_temp_dir(root, name, ".partial")
     try:
         record: dict[str, Any] = {
             "dataset": name,
@@ -239,7 +261,7 @@ def _download(
                 disable=not progress,
                 file=sys.stderr,
             ) as stream:
-                yield stream
+                yield _LengthChecked(stream, int(total) if total else None)
     except _NETWORK_ERRORS as error:
         raise _unavailable(spec, file, looked, f"{type(error).__name__}: {error}") from error
 

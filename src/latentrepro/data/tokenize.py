@@ -1,6 +1,11 @@
 """From parsed splits to tensors: vocabulary and padded token ids for text, arrays otherwise.
 
 Outputs are byte-deterministic: the same raw files and settings give identical ``.pt``/``.json``.
+
+Text splits are cut at the dataset's ``max_length`` words, which is what training sees. He et
+al. (2019) and DG-VAE evaluate on whole sentences (their ``MonoTextData`` cuts nothing,
+vae-lagging-encoder @ cdc4eb9 text.py:256), so every split but train is also written whole, as
+``{split}_whole.pt``; ``evaluate.whole_sentences`` picks it (:func:`evaluation_split_file`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from latentrepro.io import read_json, save_torch, write_json
 
 PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
 SPECIALS = (PAD, BOS, EOS, UNK)
+#: File-name suffix of the untruncated evaluation splits (``test_whole.pt``).
+WHOLE = "_whole"
 
 
 class Vocab:
@@ -80,13 +87,16 @@ class Vocab:
         return cls(itos[len(SPECIALS) :])
 
 
-def numericalise(split: Split, vocab: Vocab, max_length: int) -> dict[str, Any]:
+def numericalise(split: Split, vocab: Vocab, max_length: int | None) -> dict[str, Any]:
     """Pad ``<s> w1..wn </s>`` rows to ``max_length + 2`` ids.
 
-    Sentences longer than ``max_length`` words keep their first ``max_length`` words. Returns
+    Sentences longer than ``max_length`` words keep their first ``max_length`` words; with
+    ``max_length`` None nothing is cut and rows are as wide as the longest sentence. Returns
     ``tokens`` LongTensor ``[N, max_length + 2]``, ``lengths`` LongTensor ``[N]`` (``n + 2``),
     ``labels`` ``{name: LongTensor [N]}`` and ``truncated`` (how many sentences were cut).
     """
+    if max_length is None:
+        max_length = max((len(sentence) for sentence in split.sentences), default=0)
     tokens = np.full((len(split.sentences), max_length + 2), Vocab.PAD_ID, dtype=np.int64)
     lengths = np.empty(len(split.sentences), dtype=np.int64)
     truncated = 0
@@ -148,9 +158,10 @@ def tokenize_dataset(
     """Parse a fetched text dataset and write ``{split}.pt``, ``vocab.json`` and ``stats.json``.
 
     The vocabulary (``vocab_size`` entries including specials) is built on train only. Each
-    ``{split}.pt`` holds ``tokens``, ``lengths`` and ``labels`` as in :func:`numericalise`.
-    ``stats.json`` has per-split counts, the vocabulary size, ``max_length`` and the raw files'
-    sha256 values; it is returned as well.
+    ``{split}.pt`` holds ``tokens``, ``lengths`` and ``labels`` as in :func:`numericalise`, cut
+    at ``max_length`` words; every split but train is also written uncut as
+    ``{split}_whole.pt``. ``stats.json`` has per-split counts, the vocabulary size,
+    ``max_length`` and the raw files' sha256 values; it is returned as well.
     """
     if spec.kind != "text":
         raise ValueError(f"{spec.name} is a {spec.kind} dataset; use prepare_arrays")
@@ -167,6 +178,10 @@ def tokenize_dataset(
         tensors = numericalise(split, vocab, max_length)
         truncated = tensors.pop("truncated")
         save_torch(out_dir / f"{name}.pt", tensors)
+        if name != "train":
+            whole = numericalise(split, vocab, None)
+            whole.pop("truncated")
+            save_torch(out_dir / f"{name}{WHOLE}.pt", whole)
         per_split[name] = _text_stats(split, vocab, truncated)
     vocab.save(out_dir / "vocab.json")
     stats = {
@@ -178,6 +193,25 @@ def tokenize_dataset(
     }
     write_json(out_dir / "stats.json", stats)
     return stats
+
+
+def evaluation_split_file(data_dir: Path, split: str, whole: bool) -> tuple[Path, str]:
+    """The file of a text ``split`` to evaluate on, whole or cut at the training length, and
+    how its sentences were cut (for table captions)."""
+    stats = read_json(data_dir / "stats.json")
+    if not whole:
+        counts = stats["splits"][split]
+        return data_dir / f"{split}.pt", (
+            f"{split} sentences cut at {stats['max_length']} words as in training "
+            f"({counts['truncated']:,} of {counts['sentences']:,} cut)"
+        )
+    path = data_dir / f"{split}{WHOLE}.pt"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: evaluate.whole_sentences needs the uncut {split} split, which "
+            "tokenisation writes for every split but train (rerun `latentrepro tokenize`)"
+        )
+    return path, f"{split} sentences whole (none cut)"
 
 
 def prepare_arrays(raw_dir: Path, out_dir: Path, spec: DatasetSpec) -> dict[str, Any]:

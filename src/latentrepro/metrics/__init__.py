@@ -5,6 +5,8 @@ from latentrepro.metrics.holes import continuous_units, prior_to_aggregate_kl
 from latentrepro.metrics.latent import (
     active_units,
     aggregate_posterior_log_density,
+    batched_mutual_information,
+    length_grouped_batches,
     mutual_information,
 )
 from latentrepro.metrics.likelihood import (
@@ -21,10 +23,12 @@ from latentrepro.metrics.likelihood import (
 __all__ = [
     "active_units",
     "aggregate_posterior_log_density",
+    "batched_mutual_information",
     "combine_iw_chunks",
     "continuous_units",
     "gaussian_kl",
     "iw_log_likelihood",
+    "length_grouped_batches",
     "log_normal_diag",
     "log_standard_normal",
     "logmeanexp",

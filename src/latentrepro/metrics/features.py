@@ -22,6 +22,7 @@ import torch
 
 from latentrepro.data.images import check_unit_range
 from latentrepro.metrics.fid import FeatureStatistics, GaussianFit
+from latentrepro.progress import track
 
 
 class FeatureExtractor(Protocol):
@@ -105,6 +106,6 @@ def check_inception_weights(weights: Path) -> None:
 def gaussian_fit(extractor: FeatureExtractor, batches: Iterable[torch.Tensor]) -> GaussianFit:
     """Mean and covariance of the extractor's features over image batches (fresh statistics)."""
     stats = FeatureStatistics(extractor.dim)
-    for images in batches:
+    for images in track(batches, f"FID features ({extractor.name})", unit="batches"):
         stats.update(extractor(images))
     return stats.compute()

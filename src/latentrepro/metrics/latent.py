@@ -9,7 +9,9 @@ diag(exp(logvar_j)))`` for ``N`` examples ``x_1..x_N`` (``mu``, ``logvar``: ``[N
     \bar q(z) = \frac1N \sum_{j=1}^{N} q(z \mid x_j),
 
 so the caller decides what it aggregates over (a mini-batch, as in He et al.'s training-time
-diagnostics, or a whole split).
+diagnostics, or a whole split). :func:`length_grouped_batches` and
+:func:`batched_mutual_information` give He et al.'s reported MI: the size-weighted mean of the
+estimate over test batches of equal-length sentences.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ import torch
 from torch import Tensor
 
 from latentrepro.metrics.likelihood import LOG_2PI
+from latentrepro.progress import track
 
 __all__ = [
     "active_units",
+    "aggregate_posterior_log_densities",
     "aggregate_posterior_log_density",
+    "batched_mutual_information",
+    "length_grouped_batches",
     "mutual_information",
 ]
 
@@ -90,6 +96,25 @@ def aggregate_posterior_log_density(
         ValueError: on mismatched or non-2-D shapes, ``N == 0`` or ``chunk_size < 1``.
     """
     fn = "aggregate_posterior_log_density"
+    joint, marginal = aggregate_posterior_log_densities(
+        z, mu, logvar, joint=not per_dim, marginal=per_dim, chunk_size=chunk_size, fn=fn
+    )
+    return marginal if per_dim else joint
+
+
+def aggregate_posterior_log_densities(
+    z: Tensor,
+    mu: Tensor,
+    logvar: Tensor,
+    *,
+    joint: bool = True,
+    marginal: bool = True,
+    chunk_size: int = 1024,
+    fn: str = "aggregate_posterior_log_densities",
+) -> tuple[Tensor | None, Tensor | None]:
+    """The joint ``[M]`` and per-dimension ``[M, D]`` log densities of
+    :func:`aggregate_posterior_log_density` from one pass over the component table (the hole
+    measures need both; None for one not asked for)."""
     _check_posterior(fn, mu, logvar)
     _check_chunk_size(fn, chunk_size)
     if z.dim() != 2 or z.shape[1] != mu.shape[1]:
@@ -97,23 +122,24 @@ def aggregate_posterior_log_density(
             f"{fn}: z must be 2-D [M, D] with D matching mu, got z {tuple(z.shape)} "
             f"and mu {tuple(mu.shape)}"
         )
-    n = mu.shape[0]
+    n, d = mu.shape
     log_n = math.log(n)
     inv_var = torch.exp(-logvar).unsqueeze(0)  # [1, N, D]
     mu_b = mu.unsqueeze(0)  # [1, N, D]
     const = (LOG_2PI + logvar).unsqueeze(0)  # [1, N, D]
-    out = []
-    for start in range(0, z.shape[0], chunk_size):
+    joints, marginals = [z.new_empty(0)], [z.new_empty(0, d)]
+    starts = range(0, z.shape[0], chunk_size)
+    for start in track(starts, f"qbar at {z.shape[0]:,} points ({fn})", unit="chunks"):
         zc = z[start : start + chunk_size].unsqueeze(1)  # [c, 1, D]
         comp = -0.5 * (const + (zc - mu_b).pow(2) * inv_var)  # [c, N, D]
-        if per_dim:
-            out.append(torch.logsumexp(comp, dim=1) - log_n)  # [c, D]
-        else:
-            out.append(torch.logsumexp(comp.sum(dim=-1), dim=1) - log_n)  # [c]
-    if not out:  # M == 0
-        shape = (0, mu.shape[1]) if per_dim else (0,)
-        return z.new_empty(shape)
-    return torch.cat(out, dim=0)
+        if marginal:
+            marginals.append(torch.logsumexp(comp, dim=1) - log_n)  # [c, D]
+        if joint:
+            joints.append(torch.logsumexp(comp.sum(dim=-1), dim=1) - log_n)  # [c]
+    return (
+        torch.cat(joints) if joint else None,
+        torch.cat(marginals) if marginal else None,
+    )
 
 
 def mutual_information(
@@ -174,6 +200,52 @@ def mutual_information(
         z = mu + torch.exp(0.5 * logvar) * eps.to(mu.device)
         log_qz = aggregate_posterior_log_density(z, mu, logvar, chunk_size=chunk_size)
         return float(neg_entropy - log_qz.mean())
+
+
+def length_grouped_batches(lengths: Tensor, batch_size: int) -> list[Tensor]:
+    """Row indices of the evaluation batches of He et al. (2019): rows sorted by length, each
+    run of equal lengths cut into consecutive batches of at most ``batch_size``, so the last
+    batch of a length may hold fewer rows, down to one.
+
+    As ``MonoTextData.create_data_batch`` builds its test batches (jxhe/vae-lagging-encoder
+    @ cdc4eb9, data/text_data.py:219-255; the batch size is the configs' 32,
+    config/config_yahoo.py:11). Rows of equal length keep their order here (a stable sort;
+    the authors' ``np.argsort`` does not promise one).
+    """
+    if lengths.dim() != 1 or lengths.numel() == 0:
+        raise ValueError(
+            f"length_grouped_batches: lengths must be 1-D and non-empty, got {tuple(lengths.shape)}"
+        )
+    if batch_size < 1:
+        raise ValueError(f"length_grouped_batches: batch_size must be >= 1, got {batch_size}")
+    order = torch.sort(lengths, stable=True).indices
+    counts = torch.unique_consecutive(lengths[order], return_counts=True)[1]
+    return [batch for group in order.split(counts.tolist()) for batch in group.split(batch_size)]
+
+
+def batched_mutual_information(
+    mu: Tensor,
+    logvar: Tensor,
+    batches: list[Tensor],
+    *,
+    generator: torch.Generator | None = None,
+) -> float:
+    r"""He et al.'s reported MI: :func:`mutual_information` within each batch (q̄ over the
+    batch), averaged with the batch sizes as weights,
+
+    .. math::
+
+        I = \frac{\sum_b |b|\, I_b}{\sum_b |b|}
+
+    (``calc_mi``, jxhe/vae-lagging-encoder @ cdc4eb9, text.py:189-197, called at text.py:148
+    on the test batches of text.py:348). Every batch counts,
+    one of a single row too (its estimate is 0 in expectation), and the weights are the sizes
+    of the batches used, so the result is a mean over exactly the rows in ``batches``.
+    """
+    if not batches:
+        raise ValueError("batched_mutual_information: no batches given")
+    total = sum(len(b) * mutual_information(mu[b], logvar[b], generator=generator) for b in batches)
+    return total / sum(len(b) for b in batches)
 
 
 def active_units(mu: Tensor, threshold: float = 0.01) -> tuple[int, Tensor]:

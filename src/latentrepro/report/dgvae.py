@@ -21,6 +21,7 @@ from latentrepro.report.tables import (
     collect_metrics,
     format_cells,
     summarise,
+    table_protocol,
     to_markdown,
     write_numbers,
     write_table,
@@ -37,16 +38,18 @@ def ablation(
 
     ``chunks`` maps each ablation model to its |b|; one panel row per dataset.
     """
-    frame = collect_metrics([r for r in records if r["model"] in chunks])
+    chosen = [r for r in records if r["model"] in chunks]
+    frame = collect_metrics(chosen)
     if frame.empty:
         raise ValueError("dgvae ablation: no metrics of the ablation models were given")
+    protocol = table_protocol(chosen)
     means, stds = summarise(frame)
     index = pd.MultiIndex.from_tuples(
         [(d, chunks[m], m) for d, m in means.index], names=["dataset", "|b|", "model"]
     )
     means.index = stds.index = index
     means, stds = means.sort_index(), stds.sort_index()
-    written = write_table(means, stds, table_stem)
+    written = write_table(means, stds, table_stem, protocol)
     datasets = sorted({d for d, _, _ in means.index})
     fig, axes = plt.subplots(
         len(datasets), 3, figsize=(11, 3.2 * len(datasets)), squeeze=False, layout="constrained"
@@ -55,6 +58,7 @@ def ablation(
         m, s = means.loc[dataset], stds.loc[dataset]
         sizes = m.index.get_level_values("|b|")
         for ax, (key, label) in zip(row, ABLATION_PANELS, strict=True):
+            label = f"{protocol.labels[key]}, nats" if key in protocol.labels else label
             ax.errorbar(sizes, m[key], yerr=s[key].fillna(0), marker="o", capsize=3)
             ax.set(xscale="log", xlabel="|b| (posteriors per aggregate)", ylabel=label)
             ax.set_xticks(list(sizes), [str(b) for b in sizes])

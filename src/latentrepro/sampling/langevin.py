@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 import torch
 
+from latentrepro.progress import track
+
 Energy = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -57,7 +59,7 @@ def langevin(
     elif not bool((step_size > 0).all()):
         raise ValueError("langevin.step_size: every per-chain step size must be > 0")
     z = z.detach()
-    for step in range(steps):
+    for step in track(range(steps), f"Langevin ({len(z)} chains)", unit="steps"):
         z.requires_grad_(True)
         with torch.enable_grad():
             (grad,) = torch.autograd.grad(energy(z).sum(), z)

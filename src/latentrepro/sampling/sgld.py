@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from latentrepro.progress import track
+
 EnergyFn = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -51,7 +53,7 @@ def sgld(energy: EnergyFn, x: torch.Tensor, config: SGLDConfig) -> torch.Tensor:
     """
     x = x.detach().clone()
     with torch.enable_grad():
-        for _ in range(config.steps):
+        for _ in track(range(config.steps), f"SGLD ({len(x)} chains)", unit="steps"):
             x.requires_grad_(True)
             (grad,) = torch.autograd.grad(energy(x).sum(), x)
             if not torch.isfinite(grad).all():

@@ -31,6 +31,7 @@ from torch import nn
 from latentrepro.data.images import check_unit_range
 from latentrepro.models.image.augment import StrongAugment
 from latentrepro.models.image.networks import EnergyNet
+from latentrepro.progress import track
 from latentrepro.sampling.replay_buffer import ReplayBuffer
 from latentrepro.sampling.sgld import SGLDConfig, sgld
 
@@ -181,9 +182,10 @@ class ImageEBM(nn.Module):
             )
         config = dataclasses.replace(self.sgld, steps=steps)
         index = torch.randperm(len(self.buffer), device=self.buffer.images.device)[:n]
+        starts = track(range(0, n, batch_size), f"FID samples ({n})", unit="batches")
         chunks = [
             sgld(self.sampling_energy, self.buffer.images[index[i : i + batch_size]], config)
-            for i in range(0, n, batch_size)
+            for i in starts
         ]
         samples = torch.cat(chunks)
         check_unit_range(samples, "generated samples")
