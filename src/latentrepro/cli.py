@@ -101,6 +101,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from latentrepro.data.tokenize import evaluation_split_file
+    from latentrepro.evaluation import get_evaluator
     from latentrepro.io import load_torch, save_torch, write_json
     from latentrepro.models import build_model, get_family
     from latentrepro.provenance import dataset_checksums, git_revision
@@ -108,7 +109,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     checkpoint = load_torch(args.checkpoint, map_location="cpu", weights_only=False)
     train_config, data = checkpoint["config"], Path(args.data)
-    family = get_family(train_config)
+    family, evaluator = get_family(train_config), get_evaluator(train_config)
     model = build_model(train_config, data, args.seed)
     model.load_state_dict(checkpoint["state_dict"])
     settings = args.settings["evaluate"]
@@ -119,8 +120,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             data, args.split, settings.get("whole_sentences", False)
         )
     split = family.load_split(split_file)
-    extra = {"train": family.load_split(data / "train.pt")} if family.uses_train_split else {}
-    metrics, latents = family.evaluate(model, split, settings, args.seed, device, **extra)
+    extra = {"train": family.load_split(data / "train.pt")} if evaluator.uses_train_split else {}
+    metrics, latents = evaluator.evaluate(model, split, settings, args.seed, device, **extra)
     estimators = metrics.pop("estimators", {})  # a family's own estimator notes
     # The estimator choices by name, for table headers and captions.
     estimators["names"] = {**metrics.pop("protocol_names", {}), **names}
@@ -132,7 +133,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         "split": args.split,
         "metrics": metrics,
         "null_reasons": null_reasons,
-        "estimators": {**settings, "protocol": family.protocol, **estimators},
+        "estimators": {**settings, "protocol": evaluator.protocol, **estimators},
         "provenance": {
             "train_config_hash": checkpoint["config_hash"],
             "evaluate_config_hash": config_hash(args.settings),
@@ -185,11 +186,11 @@ def cmd_clel_conditional(args: argparse.Namespace) -> None:
     import torch
 
     from latentrepro.data.images import ImageSplit
+    from latentrepro.evaluation.image_ebm import load_classifier
     from latentrepro.io import load_torch, save_torch, write_json
     from latentrepro.models import build_model
     from latentrepro.models.image import CLEL
     from latentrepro.models.image.conditional import class_medians, guided_samples, score_guided
-    from latentrepro.models.image.evaluation import load_classifier
 
     checkpoint = load_torch(args.checkpoint, map_location="cpu", weights_only=False)
     model = build_model(checkpoint["config"], Path(args.data), checkpoint["seed"])
@@ -229,7 +230,7 @@ def cmd_clel_report(args: argparse.Namespace) -> None:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
-    from latentrepro.interpolate import interpolate
+    from latentrepro.evaluation.interpolation import interpolate
     from latentrepro.io import load_torch, write_json
     from latentrepro.models import build_model, get_family
 

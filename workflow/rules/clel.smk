@@ -175,7 +175,7 @@ rule clel_evaluate:
         weights=[] if CLEL_OWN_FID else CLEL_WEIGHTS,
         data=f"{CLEL_DATA}/processed/{{dataset}}",
         raw=f"{CLEL_DATA}/raw/{{dataset}}",
-        code=code("metrics", "models/image"),
+        code=code("metrics", "models/image", "evaluation"),
     output:
         metrics=f"{CLEL_DIR}/metrics/runs/{{dataset}}/{{model}}/seed{{seed}}.json",
         samples=f"{CLEL_DIR}/samples/{{dataset}}/{{model}}/seed{{seed}}.pt",

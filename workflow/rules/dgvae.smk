@@ -26,7 +26,7 @@ rule dgvae_interpolate:
     input:
         model="results/checkpoints/{dataset}/{model}/seed{seed}/model.pt",
         data=f"{DATA}/processed/{{dataset}}",
-        code=code("interpolate.py", "metrics"),
+        code=code("evaluation/interpolation.py", "metrics"),
     output:
         "results/tables/dgvae_interpolation/{dataset}/{model}/seed{seed}.json",
     log:

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from latentrepro.metrics.likelihood import gaussian_kl, log_standard_normal, logmeanexp
+from latentrepro.density import gaussian_kl, log_standard_normal, logmeanexp
 from latentrepro.models.priors.base import Prior
 from latentrepro.models.priors.energy import EnergyMLP
 from latentrepro.sampling import check_step_size, langevin

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from latentrepro.metrics.likelihood import gaussian_kl, log_standard_normal
+from latentrepro.density import gaussian_kl, log_standard_normal
 from latentrepro.models.priors.base import Prior
 
 

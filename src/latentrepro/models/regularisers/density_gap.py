@@ -35,10 +35,10 @@ from collections.abc import Callable
 
 import torch
 
-from latentrepro.metrics.likelihood import LOG_2PI, gaussian_kl
+from latentrepro.density import LOG_2PI, gaussian_kl
 from latentrepro.models.priors.base import Prior
 from latentrepro.models.priors.gaussian import GaussianPrior
-from latentrepro.models.regularisers import Regulariser
+from latentrepro.models.regularisers.base import Regulariser
 
 
 def _chunk_gaps(eps: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 import torch
 
-from latentrepro.metrics.likelihood import gaussian_kl
+from latentrepro.density import gaussian_kl
 from latentrepro.models.priors.base import Prior
 from latentrepro.models.priors.gaussian import GaussianPrior
-from latentrepro.models.regularisers import Regulariser, kl_divergence
+from latentrepro.models.regularisers.base import Regulariser, kl_divergence
 
 MODES = ("dim", "vector")
 
