@@ -455,10 +455,9 @@ def job_label(command: str, log: Path) -> str:
 def _run(args: argparse.Namespace, log: str | None = None) -> int:
     """Run the stage; a known failure is one line (exit 2), any other keeps its traceback in
     the log and puts its last line on the console (exit 1)."""
-    from latentrepro.data.download import DataError
+    from latentrepro.errors import DataError, NonFiniteLossError
     from latentrepro.io import StorageError
     from latentrepro.progress import note
-    from latentrepro.train import NonFiniteLossError
 
     known = (
         ParamsError,

@@ -4,7 +4,7 @@ The graph is read from the sources with ``ast`` (:mod:`latentrepro.codegraph`; e
 statement, deferred ones inside functions included). Layers, lowest first; a module may import
 its own layer and those below, never one above:
 
- 0. ``foundation``: ``density`` (Gaussian log densities, KL, log-mean-exp), ``io``,
+ 0. ``foundation``: ``density`` (Gaussian log densities, KL, log-mean-exp), ``errors``, ``io``,
     ``progress``, ``codegraph`` and the package ``__init__``: torch and the standard library
     only.
  1. ``data``: dataset registry, download, parsers, tokenisation, splits and batches.
@@ -27,7 +27,7 @@ from latentrepro import codegraph
 
 #: (layer, module prefixes), lowest first; a module's layer is that of its longest prefix.
 LAYERS = [
-    ("foundation", ["latentrepro", "density", "io", "progress", "codegraph"]),
+    ("foundation", ["latentrepro", "density", "errors", "io", "progress", "codegraph"]),
     ("data", ["data"]),
     ("config", ["config", "clel_config", "provenance"]),
     ("metrics", ["metrics"]),
