@@ -293,6 +293,39 @@ def cmd_check_params(args: argparse.Namespace) -> None:
         print(f"  {run.dataset} / {run.model} / seed {run.seed}")
 
 
+def cmd_show_config(args: argparse.Namespace) -> None:
+    from latentrepro import clel_config
+    from latentrepro.config import active_profile, evaluate_config, experiments, train_config
+
+    overrides = {**dict(_parse_override(item) for item in args.set), "profile": args.profile}
+    params = load_params(args.params, overrides)
+    jobs: dict[str, Any] = {}
+    for run in runs(params):
+        key = f"{run.dataset}/{run.model}/seed{run.seed}"
+        jobs[f"train {key}"] = train_config(params, run.dataset, run.model)
+        jobs[f"evaluate {key}"] = evaluate_config(params)
+    if clel_config.clel_profile(params) is not None:
+        clel_runs = clel_config.clel_runs(params)
+        for dataset in sorted({run.dataset for run in clel_runs}):
+            jobs[f"clel_classifier {dataset}"] = clel_config.classifier_train_config(
+                params, dataset
+            )
+        for run in clel_runs:
+            key = f"{run.dataset}/{run.model}/seed{run.seed}"
+            jobs[f"clel_train {key}"] = clel_config.clel_train_config(
+                params, run.dataset, run.model
+            )
+        jobs["clel_evaluate"] = clel_config.clel_evaluate_config(params, "CLASSIFIER", "DATA")
+    resolved = {
+        "profile": args.profile,
+        "experiments": experiments(params),
+        "resources": active_profile(params).get("resources", {}),
+        "jobs": jobs,
+    }
+    # through JSON: jobs share sections, which YAML would print as anchors
+    print(yaml.safe_dump(json.loads(json.dumps(resolved)), sort_keys=False, width=100), end="")
+
+
 def _parse_override(item: str) -> tuple[str, Any]:
     key, sep, value = item.partition("=")
     if not sep:
@@ -425,6 +458,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", nargs="*", default=[], help="column order of the 2-D grid")
     p.add_argument("--label", default="act", help="true label to colour by (symbols)")
     p.add_argument("--out", required=True)
+
+    p = add(
+        "show-config",
+        cmd_show_config,
+        "print the resolved settings of every job of a profile (`extends` resolved)",
+    )
+    p.add_argument("profile")
+    p.add_argument("--params", default="params.yaml")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
 
     p = add(
         "check-params", cmd_check_params, "validate params.yaml and list the runs of its profile"
