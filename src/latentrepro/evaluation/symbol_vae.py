@@ -14,7 +14,6 @@ from latentrepro.evaluation.rppl import reverse_perplexity
 from latentrepro.evaluation.text_vae import evaluate_text_vae, first_sentences
 from latentrepro.metrics.clustering import symbol_agreement
 from latentrepro.metrics.generation import corpus_bleu, unigram_kl
-from latentrepro.models.priors import LatentEBMPrior
 from latentrepro.models.text.symbol_vae import SymbolTextVAE
 from latentrepro.progress import track
 
@@ -26,8 +25,8 @@ AUTHORS_BATCH = 128
 
 def frozen_log_partition(prior: Any, seed: int) -> contextlib.AbstractContextManager:
     """One log Z estimate for a whole evaluation where the prior has a global normaliser."""
-    if isinstance(prior, LatentEBMPrior):
-        return prior.frozen_partition(torch.Generator(prior._anchor.device).manual_seed(seed))
+    if prior.global_partition:
+        return prior.frozen_partition(torch.Generator(prior.device).manual_seed(seed))
     return contextlib.nullcontext()
 
 

@@ -95,6 +95,8 @@ class LatentEBMPrior(EBMPrior):
             its PTB script keeps the pull, text_generation.py:449).
     """
 
+    global_partition = True
+
     def __init__(
         self,
         latent_dim: int,
@@ -180,7 +182,9 @@ class LatentEBMPrior(EBMPrior):
         return (torch.stack(chunks) + weights).logsumexp(0) - weights.exp().sum().log()
 
     @contextlib.contextmanager
-    def frozen_partition(self, generator: torch.Generator | None = None) -> Iterator[float]:
+    def frozen_partition(  # type: ignore[override]
+        self, generator: torch.Generator | None = None
+    ) -> Iterator[float]:
         """Estimate log Z once and use it for every ``log_prob`` inside the block."""
         self._frozen_log_z = self.log_partition(generator=generator)
         try:

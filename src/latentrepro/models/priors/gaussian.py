@@ -9,6 +9,8 @@ from latentrepro.models.priors.base import Prior
 
 
 class GaussianPrior(Prior):
+    standard_normal = True
+
     def __init__(self, latent_dim: int) -> None:
         super().__init__()
         self.latent_dim = latent_dim
