@@ -122,6 +122,40 @@ def test_a_corrupt_resume_file_is_moved_aside_and_the_epoch_before_resumed(
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("damage", ["truncated", "foreign"])
+def test_a_corrupt_resume_file_with_no_state_before_it_is_moved_aside_and_training_restarts(
+    dataset, reference, killed, tmp_path, damage
+):
+    """``latentrepro train`` run by hand: the resume file does not load and its ``.prev`` is
+    gone or damaged too. Both are set aside by name and the run starts from scratch, ending
+    with the weights of a run that nothing happened to (the same seed)."""
+    out, resume = tmp_path / "run", killed_copy(killed, tmp_path)
+    previous = resume.with_name("seed0.pt.prev")
+    if damage == "truncated":  # and the epoch before it lost
+        resume.write_bytes(resume.read_bytes()[:1000])
+        previous.unlink()
+        damaged = [resume]
+    else:  # a readable torch file that is not a resume file, and a truncated .prev
+        torch.save({"weights": torch.zeros(3)}, resume)
+        previous.write_bytes(previous.read_bytes()[:-10])
+        damaged = [resume, previous]
+    contents = {path: path.read_bytes() for path in damaged}
+    result = run_cli(*train_args(dataset, out, resume, EPOCHS))
+    assert result.returncode == 0, result.stderr
+    console = result.stderr
+    for path in damaged:
+        assert f"warning: resume file {path} cannot be read (" in console
+        assert f"moved it to {path}.corrupt" in console
+        assert path.with_name(path.name + ".corrupt").read_bytes() == contents[path]
+    if damage == "foreign":
+        assert "not a resume file of this project" in console
+    assert f"warning: no readable state is left at {resume}; training from scratch" in console
+    assert "resuming from" not in console
+    assert_same_weights(out / "model.pt", reference)
+    assert not resume.exists() and not previous.exists()
+    assert leftovers(tmp_path) == []
+
+
 def mount_tmpfs(where: Path, size: int) -> None:
     where.mkdir(parents=True, exist_ok=True)
     if shutil.which("mount") is None:
