@@ -57,11 +57,11 @@ def run_one(args: argparse.Namespace) -> dict:
     from latentrepro.clel_config import clel_evaluate_config, clel_train_config
     from latentrepro.config import load_params
     from latentrepro.data.images import ImageSplit
+    from latentrepro.evaluation.image_ebm import generate_samples, load_extractor
     from latentrepro.metrics.features import gaussian_fit
     from latentrepro.metrics.fid import fid_from_fits
     from latentrepro.models import build_model
     from latentrepro.models.image.conditional import class_medians, guided_samples, score_guided
-    from latentrepro.models.image.evaluation import generate_samples, load_extractor
     from latentrepro.train import Optimisers
 
     torch.set_num_threads(1)

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from latentrepro.data.points import PointSplit
-from latentrepro.metrics.likelihood import logmeanexp
+from latentrepro.density import logmeanexp
 from latentrepro.models import build_model, get_family
 from latentrepro.models.priors import DiffusionEBMPrior
 

@@ -40,9 +40,9 @@ from pathlib import Path
 import torch
 
 from latentrepro.config import load_params
-from latentrepro.models.ebm_regulariser import EBMRegulariser, symbol_information
 from latentrepro.models.priors import build_prior
 from latentrepro.models.regularisers import ConstantSchedule
+from latentrepro.models.regularisers.ebm import EBMRegulariser, symbol_information
 from latentrepro.sampling.diffusion import sample_levels, sample_stage
 from latentrepro.sampling.langevin import langevin
 

@@ -101,6 +101,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from latentrepro.data.tokenize import evaluation_split_file
+    from latentrepro.evaluation import get_evaluator
     from latentrepro.io import load_torch, save_torch, write_json
     from latentrepro.models import build_model, get_family
     from latentrepro.provenance import dataset_checksums, git_revision
@@ -108,7 +109,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     checkpoint = load_torch(args.checkpoint, map_location="cpu", weights_only=False)
     train_config, data = checkpoint["config"], Path(args.data)
-    family = get_family(train_config)
+    family, evaluator = get_family(train_config), get_evaluator(train_config)
     model = build_model(train_config, data, args.seed)
     model.load_state_dict(checkpoint["state_dict"])
     settings = args.settings["evaluate"]
@@ -119,8 +120,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             data, args.split, settings.get("whole_sentences", False)
         )
     split = family.load_split(split_file)
-    extra = {"train": family.load_split(data / "train.pt")} if family.uses_train_split else {}
-    metrics, latents = family.evaluate(model, split, settings, args.seed, device, **extra)
+    extra = {"train": family.load_split(data / "train.pt")} if evaluator.uses_train_split else {}
+    metrics, latents = evaluator.evaluate(model, split, settings, args.seed, device, **extra)
     estimators = metrics.pop("estimators", {})  # a family's own estimator notes
     # The estimator choices by name, for table headers and captions.
     estimators["names"] = {**metrics.pop("protocol_names", {}), **names}
@@ -132,7 +133,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         "split": args.split,
         "metrics": metrics,
         "null_reasons": null_reasons,
-        "estimators": {**settings, "protocol": family.protocol, **estimators},
+        "estimators": {**settings, "protocol": evaluator.protocol, **estimators},
         "provenance": {
             "train_config_hash": checkpoint["config_hash"],
             "evaluate_config_hash": config_hash(args.settings),
@@ -185,11 +186,11 @@ def cmd_clel_conditional(args: argparse.Namespace) -> None:
     import torch
 
     from latentrepro.data.images import ImageSplit
+    from latentrepro.evaluation.image_ebm import load_classifier
     from latentrepro.io import load_torch, save_torch, write_json
     from latentrepro.models import build_model
     from latentrepro.models.image import CLEL
     from latentrepro.models.image.conditional import class_medians, guided_samples, score_guided
-    from latentrepro.models.image.evaluation import load_classifier
 
     checkpoint = load_torch(args.checkpoint, map_location="cpu", weights_only=False)
     model = build_model(checkpoint["config"], Path(args.data), checkpoint["seed"])
@@ -229,7 +230,7 @@ def cmd_clel_report(args: argparse.Namespace) -> None:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
-    from latentrepro.interpolate import interpolate
+    from latentrepro.evaluation.interpolation import interpolate
     from latentrepro.io import load_torch, write_json
     from latentrepro.models import build_model, get_family
 
@@ -290,6 +291,39 @@ def cmd_check_params(args: argparse.Namespace) -> None:
     print(f"{args.params}: valid; profile {params['profile']!r} trains {len(grid)} run(s)")
     for run in grid:
         print(f"  {run.dataset} / {run.model} / seed {run.seed}")
+
+
+def cmd_show_config(args: argparse.Namespace) -> None:
+    from latentrepro import clel_config
+    from latentrepro.config import active_profile, evaluate_config, experiments, train_config
+
+    overrides = {**dict(_parse_override(item) for item in args.set), "profile": args.profile}
+    params = load_params(args.params, overrides)
+    jobs: dict[str, Any] = {}
+    for run in runs(params):
+        key = f"{run.dataset}/{run.model}/seed{run.seed}"
+        jobs[f"train {key}"] = train_config(params, run.dataset, run.model)
+        jobs[f"evaluate {key}"] = evaluate_config(params)
+    if clel_config.clel_profile(params) is not None:
+        clel_runs = clel_config.clel_runs(params)
+        for dataset in sorted({run.dataset for run in clel_runs}):
+            jobs[f"clel_classifier {dataset}"] = clel_config.classifier_train_config(
+                params, dataset
+            )
+        for run in clel_runs:
+            key = f"{run.dataset}/{run.model}/seed{run.seed}"
+            jobs[f"clel_train {key}"] = clel_config.clel_train_config(
+                params, run.dataset, run.model
+            )
+        jobs["clel_evaluate"] = clel_config.clel_evaluate_config(params, "CLASSIFIER", "DATA")
+    resolved = {
+        "profile": args.profile,
+        "experiments": experiments(params),
+        "resources": active_profile(params).get("resources", {}),
+        "jobs": jobs,
+    }
+    # through JSON: jobs share sections, which YAML would print as anchors
+    print(yaml.safe_dump(json.loads(json.dumps(resolved)), sort_keys=False, width=100), end="")
 
 
 def _parse_override(item: str) -> tuple[str, Any]:
@@ -426,6 +460,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
 
     p = add(
+        "show-config",
+        cmd_show_config,
+        "print the resolved settings of every job of a profile (`extends` resolved)",
+    )
+    p.add_argument("profile")
+    p.add_argument("--params", default="params.yaml")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+
+    p = add(
         "check-params", cmd_check_params, "validate params.yaml and list the runs of its profile"
     )
     p.add_argument("--params", default="params.yaml")
@@ -454,10 +497,9 @@ def job_label(command: str, log: Path) -> str:
 def _run(args: argparse.Namespace, log: str | None = None) -> int:
     """Run the stage; a known failure is one line (exit 2), any other keeps its traceback in
     the log and puts its last line on the console (exit 1)."""
-    from latentrepro.data.download import DataError
+    from latentrepro.errors import DataError, NonFiniteLossError
     from latentrepro.io import StorageError
     from latentrepro.progress import note
-    from latentrepro.train import NonFiniteLossError
 
     known = (
         ParamsError,

@@ -82,17 +82,112 @@ def validate_params(
         coerced = coerce_overrides(overrides, schema)
         _merge(params, coerced)
         overridden = set(_leaf_paths(coerced))
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(params), key=lambda e: e.json_path)
-    problems = [_describe(err) + _blame(err, overridden, source) for err in errors]
-    reported = {problem.partition(":")[0] for problem in problems}
-    problems += [p for p in non_finite_problems(params) if p.partition(":")[0] not in reported]
+    # Entries that extend another are resolved first: the schema checks complete entries (a
+    # child gives only the keys it changes); a key it misspells stays and is reported there.
+    written = {section: params.get(section) for section in EXTENDABLE}
+    try:
+        for section in EXTENDABLE:
+            if isinstance(params.get(section), dict):
+                params[section] = resolve_extends(params[section], section)
+    except ParamsError as err:
+        problems = [str(err)]
+    else:
+        validator = jsonschema.Draft202012Validator(schema)
+        problems = _schema_problems(validator, params, overridden, source)
+        problems = [p for p in problems if not _inherited(p, written)]
     if not problems:
         problems = _cross_reference_problems(params)
     if problems:
         where = f"params.yaml with {source} overrides" if overrides else "params.yaml"
         raise ParamsError(f"invalid {where}:\n  " + "\n  ".join(problems))
     return params
+
+
+def _schema_problems(
+    validator: jsonschema.Validator, params: dict[str, Any], overridden: set, source: str
+) -> list[str]:
+    errors = sorted(validator.iter_errors(params), key=lambda e: e.json_path)
+    problems = [_describe(err) + _blame(err, overridden, source) for err in errors]
+    reported = {problem.partition(":")[0] for problem in problems}
+    return problems + [
+        p for p in non_finite_problems(params) if p.partition(":")[0] not in reported
+    ]
+
+
+def _inherited(problem: str, written: Mapping[str, Any]) -> bool:
+    """Whether ``problem`` sits at a key an extending entry took from its parent (it is
+    reported where it is written, at the parent)."""
+    parts = problem.partition(":")[0].split(".")
+    if len(parts) < 3 or not isinstance(written.get(parts[0]), dict):
+        return False
+    node = written[parts[0]].get(parts[1])
+    if not isinstance(node, dict) or "extends" not in node:
+        return False
+    for key in parts[2:]:
+        if not isinstance(node, dict):
+            return False  # inside a list or scalar the entry wrote whole
+        if key not in node:
+            return True
+        node = node[key]
+    return False
+
+
+#: Sections whose entries may name the entry they build on (``extends``), and per section the
+#: keys a child replaces whole rather than merging (a profile's experiments are its own grid).
+EXTENDABLE: dict[str, tuple[str, ...]] = {"profiles": ("experiments",), "models": ()}
+
+
+def resolve_extends(
+    section: Mapping[str, Any], where: str, replace: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """Every entry of ``section`` with its ``extends`` resolved, and the key removed.
+
+    An entry ``{extends: parent, ...}`` is ``parent``'s resolved entry with the entry's own keys
+    over it (:func:`merge_over`), so each setting is written once: a CPU profile that differs
+    from another in its budget names that profile and gives its ``train`` keys only. Chains
+    are followed; an unknown parent or a circle is a :class:`ParamsError` naming the key.
+    """
+    replace = EXTENDABLE.get(where, ()) if replace is None else replace
+    resolved: dict[str, dict[str, Any]] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> dict[str, Any]:
+        if name in resolved:
+            return resolved[name]
+        entry = dict(section[name]) if isinstance(section[name], dict) else section[name]
+        parent = entry.pop("extends", None) if isinstance(entry, dict) else None
+        if parent is not None:
+            if not isinstance(parent, str) or parent not in section:
+                raise ParamsError(
+                    f"{where}.{name}.extends: {parent!r} is not one of {where}: {sorted(section)}"
+                )
+            if parent in chain:
+                circle = " -> ".join([*chain[chain.index(parent) :], parent])
+                raise ParamsError(f"{where}.{name}.extends: a circle ({circle})")
+            entry = merge_over(resolve(parent, (*chain, parent)), entry, replace)
+        resolved[name] = entry
+        return entry
+
+    return {name: copy.deepcopy(resolve(name, (name,))) for name in section}
+
+
+def merge_over(
+    base: Mapping[str, Any], child: Mapping[str, Any], replace: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """``child``'s keys over ``base``: mappings merged key by key at every depth, except those
+    under a key of ``replace`` and a mapping naming a different component than the one it
+    replaces (its ``name``: a ``kl`` regulariser keeps none of a ``density_gap`` one's keys);
+    lists and scalars replace."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in child.items():
+        old = merged.get(key)
+        same = (
+            isinstance(old, dict)
+            and isinstance(value, dict)
+            and key not in replace
+            and value.get("name", old.get("name")) == old.get("name")
+        )
+        merged[key] = merge_over(old, value) if same else copy.deepcopy(value)
+    return merged
 
 
 def coerce_overrides(overrides: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:

@@ -47,12 +47,9 @@ from torch import nn
 
 from latentrepro.config import config_hash
 from latentrepro.data.batches import TokenSplit
+from latentrepro.errors import NonFiniteLossError
 from latentrepro.io import CorruptFileError, load_torch, save_torch, write_text
 from latentrepro.progress import interval, note, track
-
-
-class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN or infinite loss; raised instead of training on it."""
 
 
 def resolve_device(name: str) -> torch.device:

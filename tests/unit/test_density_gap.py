@@ -12,9 +12,9 @@ from latentrepro.metrics import (
     log_standard_normal,
     mc_kl,
 )
-from latentrepro.models.density_gap import DensityGapRegulariser, density_gap
 from latentrepro.models.priors import GaussianPrior
 from latentrepro.models.regularisers import ConstantSchedule, build_regulariser
+from latentrepro.models.regularisers.density_gap import DensityGapRegulariser, density_gap
 
 
 def posteriors(b=12, d=5, seed=0):

@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from latentrepro.metrics.likelihood import log_standard_normal
-from latentrepro.models.ebm_regulariser import EBMRegulariser, symbol_information
+from latentrepro.density import log_standard_normal
 from latentrepro.models.priors import DiffusionEBMPrior, GaussianPrior, LatentEBMPrior, build_prior
 from latentrepro.models.priors.energy import (
     DiffusionEnergyNet,
@@ -15,6 +14,7 @@ from latentrepro.models.priors.energy import (
     PreActResidual,
     sinusoidal_table,
 )
+from latentrepro.models.regularisers.ebm import EBMRegulariser, symbol_information
 from latentrepro.sampling import DiffusionSchedule, langevin
 from latentrepro.sampling.diffusion import level_energy
 

@@ -314,7 +314,7 @@ def test_image_split_batches_are_full_when_shuffled():
 
 @pytest.fixture
 def untrained_extractor(monkeypatch):
-    import latentrepro.models.image.evaluation as evaluation
+    import latentrepro.evaluation.image_ebm as evaluation
 
     torch.manual_seed(1)
     classifier = ImageClassifier(SHAPE, 3, "digit", {"widths": [4], "feature_dim": 6})
@@ -371,7 +371,7 @@ def test_the_offline_fid_path_imports_neither_torch_fidelity_nor_torchvision():
 
     code = (
         "import sys, torch\n"
-        "from latentrepro.models.image.evaluation import evaluate_image_ebm, load_extractor\n"
+        "from latentrepro.evaluation.image_ebm import evaluate_image_ebm, load_extractor\n"
         "from latentrepro.metrics.features import ClassifierFeatures, gaussian_fit\n"
         "from latentrepro.models.image import ImageClassifier\n"
         "c = ImageClassifier((1, 8, 8), 3, 'digit', {'widths': [4], 'feature_dim': 6})\n"

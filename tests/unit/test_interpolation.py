@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from latentrepro.data.batches import TokenSplit
-from latentrepro.interpolate import interpolate
+from latentrepro.evaluation.interpolation import interpolate
 from latentrepro.metrics.interpolation import bleu, distinct_n, self_bleu
 from latentrepro.models.text import TextVAE
 

@@ -124,7 +124,7 @@ def test_an_unknown_key_in_an_experiment_budget_is_rejected(params):
 def test_every_ldebm_model_uses_the_papers_diffusion_schedule(params):
     from latentrepro.sampling.diffusion import PAPER_LEVELS
 
-    for name, model in params["models"].items():
+    for name, model in validate_params(params)["models"].items():  # extends resolved
         if model["prior"]["name"] == "ldebm":
             levels = model["prior"].get("diffusion", {}).get("levels", PAPER_LEVELS)
             assert tuple(levels) == PAPER_LEVELS, name

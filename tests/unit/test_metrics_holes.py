@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from latentrepro.evaluate import hole_measures
+from latentrepro.evaluation.text_vae import hole_measures
 from latentrepro.metrics import continuous_units, prior_to_aggregate_kl
 
 

@@ -1,4 +1,4 @@
-"""Tests for latentrepro.metrics.likelihood against independent (scipy / hand-derived) values."""
+"""Tests for latentrepro.density and latentrepro.metrics.likelihood against independent (scipy / hand-derived) values."""
 
 from __future__ import annotations
 

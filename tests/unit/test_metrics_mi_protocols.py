@@ -8,7 +8,12 @@ import math
 import pytest
 import torch
 
-from latentrepro.evaluate import hole_measures, mi_name, protocol_names, split_mutual_information
+from latentrepro.evaluation.text_vae import (
+    hole_measures,
+    mi_name,
+    protocol_names,
+    split_mutual_information,
+)
 from latentrepro.metrics import (
     aggregate_posterior_log_density,
     batched_mutual_information,

@@ -8,7 +8,7 @@ from torch import nn
 
 from latentrepro.cli import main
 from latentrepro.data.points import PointSplit
-from latentrepro.evaluate_ebm import evaluate_points
+from latentrepro.evaluation.points import evaluate_points
 from latentrepro.models.points import PointDensityModel
 from latentrepro.models.priors import LatentEBMPrior
 

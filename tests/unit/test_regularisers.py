@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from latentrepro.metrics import gaussian_kl
-from latentrepro.models.free_bits import free_bits_terms
-from latentrepro.models.posterior_constraints import delta_variance_bound
 from latentrepro.models.priors import GaussianPrior
 from latentrepro.models.regularisers import CyclicalSchedule, build_regulariser
+from latentrepro.models.regularisers.free_bits import free_bits_terms
+from latentrepro.models.regularisers.posterior_constraints import delta_variance_bound
 
 
 @pytest.mark.parametrize(

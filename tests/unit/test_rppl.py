@@ -8,13 +8,13 @@ import torch
 import yaml
 
 from latentrepro.config import REPO_ROOT, ParamsError, validate_params
-from latentrepro.evaluate_ebm import evaluate_symbol_vae, generate_from_prior, generation_metrics
-from latentrepro.metrics.rppl import (
-    LSTMLanguageModel,
-    lm_perplexity,
-    reverse_perplexity,
-    sentences_to_split,
+from latentrepro.evaluation.rppl import lm_perplexity, reverse_perplexity
+from latentrepro.evaluation.symbol_vae import (
+    evaluate_symbol_vae,
+    generate_from_prior,
+    generation_metrics,
 )
+from latentrepro.models.text.language_model import LSTMLanguageModel, sentences_to_split
 from latentrepro.models.text.symbol_vae import SymbolTextVAE
 
 from .test_symbol_vae import VOCAB, config, split

@@ -8,7 +8,7 @@ import torch
 
 from latentrepro.cli import main
 from latentrepro.data.batches import TokenSplit
-from latentrepro.evaluate_ebm import evaluate_symbol_vae
+from latentrepro.evaluation.symbol_vae import evaluate_symbol_vae
 from latentrepro.metrics.clustering import symbol_agreement
 from latentrepro.models.text.symbol_vae import SymbolTextVAE
 from latentrepro.train import fit
@@ -284,7 +284,7 @@ def test_a_linear_initial_state_is_the_authors_connector(mode, cell):
 def test_the_authors_homogeneity_is_per_batch_of_128_and_can_differ_from_the_whole_split():
     from types import SimpleNamespace
 
-    from latentrepro.evaluate_ebm import authors_homogeneity
+    from latentrepro.evaluation.symbol_vae import authors_homogeneity
 
     # One symbol for all 300 examples; labels 0 in the first batch of 128, 1 in the second,
     # mixed in the 44 left over (dropped). Per batch each symbol holds one label (homogeneity

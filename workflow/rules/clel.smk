@@ -31,7 +31,7 @@ CLEL_WEIGHTS = f"{DATA}/{clel_params.INCEPTION_DIR}"
 
 rule clel_weights:
     input:
-        code=code("data"),
+        code=code("download"),
     output:
         directory(CLEL_WEIGHTS),
     log:
@@ -46,7 +46,7 @@ rule clel_weights:
 
 rule clel_download:
     input:
-        code=code("data"),
+        code=code("download"),
     output:
         directory(f"{CLEL_DATA}/raw/{{dataset}}"),
     log:
@@ -69,7 +69,7 @@ rule clel_download:
 rule clel_prepare:
     input:
         raw=f"{CLEL_DATA}/raw/{{dataset}}",
-        code=code("data"),
+        code=code("prepare-arrays"),
     output:
         directory(f"{CLEL_DATA}/processed/{{dataset}}"),
     log:
@@ -86,7 +86,7 @@ rule clel_prepare:
 rule clel_classifier:
     input:
         data=f"{CLEL_DATA}/processed/{{dataset}}",
-        code=code("models", "train.py"),
+        code=code("train"),
     output:
         model=f"{CLEL_DIR}/checkpoints/{{dataset}}/fid_classifier.pt",
         history=f"{CLEL_DIR}/curves/{{dataset}}/fid_classifier.csv",
@@ -140,7 +140,7 @@ rule clel_classifier_evaluate:
 rule clel_train:
     input:
         data=f"{CLEL_DATA}/processed/{{dataset}}",
-        code=code("models", "sampling", "train.py"),
+        code=code("train"),
     output:
         model=f"{CLEL_DIR}/checkpoints/{{dataset}}/{{model}}/seed{{seed}}.pt",
         history=f"{CLEL_DIR}/curves/{{dataset}}/{{model}}/seed{{seed}}.csv",
@@ -175,7 +175,7 @@ rule clel_evaluate:
         weights=[] if CLEL_OWN_FID else CLEL_WEIGHTS,
         data=f"{CLEL_DATA}/processed/{{dataset}}",
         raw=f"{CLEL_DATA}/raw/{{dataset}}",
-        code=code("metrics", "models/image"),
+        code=code("evaluate"),
     output:
         metrics=f"{CLEL_DIR}/metrics/runs/{{dataset}}/{{model}}/seed{{seed}}.json",
         samples=f"{CLEL_DIR}/samples/{{dataset}}/{{model}}/seed{{seed}}.pt",
@@ -208,7 +208,7 @@ rule clel_conditional:
         model=f"{CLEL_DIR}/checkpoints/{{dataset}}/{{model}}/seed{{seed}}.pt",
         classifier=f"{CLEL_DIR}/checkpoints/{{dataset}}/fid_classifier.pt",
         data=f"{CLEL_DATA}/processed/{{dataset}}",
-        code=code("models/image", "sampling"),
+        code=code("clel-conditional"),
     output:
         samples=f"{CLEL_DIR}/conditional/{{dataset}}/{{model}}/seed{{seed}}.pt",
         scores=f"{CLEL_DIR}/conditional/{{dataset}}/{{model}}/seed{{seed}}.json",
@@ -267,7 +267,7 @@ rule clel_report:
             f"{CLEL_DIR}/metrics/{{dataset}}/fid_classifier.json",
             dataset=CLEL_DATASETS,
         ),
-        code=code("report"),
+        code=code("clel-report"),
     output:
         tables=expand(
             "results/tables/clel_{name}.{ext}",

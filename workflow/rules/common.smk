@@ -4,6 +4,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from latentrepro import codegraph
 from latentrepro import config as lr
 
 try:
@@ -74,14 +75,13 @@ def check_resource_rules():
         )
 
 
-def code(*parts):
-    """The package's Python sources under src/latentrepro/<part>, as inputs, so that a job
-    reruns when the code it runs changes (the same dependencies dvc.yaml declares)."""
+def code(command):
+    """The package sources `latentrepro <command>` can run, as inputs, so that a job reruns
+    when the code it runs changes and only then: the modules the command imports, followed
+    transitively through the package (deferred imports included; latentrepro.codegraph).
+    tests/unit/test_rule_inputs.py checks every job of the DAG against it."""
     root = Path(workflow.basedir) / "src" / "latentrepro"
-    files = []
-    for part in parts:
-        path = root / part
-        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    files = codegraph.command_files(command, root)
     return [str(f.relative_to(workflow.basedir)) for f in files]
 
 

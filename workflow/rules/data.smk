@@ -1,6 +1,6 @@
 rule download:
     input:
-        code=code("data"),
+        code=code("download"),
     output:
         directory(f"{DATA}/raw/{{dataset}}"),
     log:
@@ -25,7 +25,7 @@ rule download:
 rule tokenize:
     input:
         raw=f"{DATA}/raw/{{dataset}}",
-        code=code("data"),
+        code=code("tokenize"),
     output:
         directory(f"{DATA}/processed/{{dataset}}"),
     log:

@@ -26,7 +26,7 @@ rule dgvae_interpolate:
     input:
         model="results/checkpoints/{dataset}/{model}/seed{seed}/model.pt",
         data=f"{DATA}/processed/{{dataset}}",
-        code=code("interpolate.py", "metrics"),
+        code=code("interpolate"),
     output:
         "results/tables/dgvae_interpolation/{dataset}/{model}/seed{seed}.json",
     log:
@@ -47,7 +47,7 @@ rule dgvae_interpolate:
 rule dgvae_interpolation_table:
     input:
         runs=DGVAE_INTERPOLATIONS,
-        code=code("report"),
+        code=code("dgvae-report"),
     output:
         expand("results/tables/dgvae_interpolation.{ext}", ext=["md", "csv"]),
     log:
@@ -68,7 +68,7 @@ rule dgvae_ablation:
             f"results/metrics/runs/{r.dataset}/{r.model}/seed{r.seed}.json"
             for r in DGVAE_ABLATION_RUNS
         ],
-        code=code("report"),
+        code=code("dgvae-report"),
     output:
         tables=expand("results/tables/dgvae_ablation_b.{ext}", ext=["md", "csv", "tex"]),
         figure="results/figures/dgvae_ablation_b.png",
@@ -98,7 +98,7 @@ rule dgvae_density:
             f"results/latents/{r.dataset}/{r.model}/seed{r.seed}.pt"
             for r in DGVAE_DENSITY_RUNS
         ],
-        code=code("report"),
+        code=code("dgvae-report"),
     output:
         "results/figures/dgvae_density.png",
     log:

@@ -3,7 +3,7 @@ rule evaluate:
         model="results/checkpoints/{dataset}/{model}/seed{seed}/model.pt",
         data=f"{DATA}/processed/{{dataset}}",
         raw=f"{DATA}/raw/{{dataset}}",
-        code=code("metrics", "sampling", "evaluate.py", "evaluate_ebm.py"),
+        code=code("evaluate"),
     output:
         metrics="results/metrics/runs/{dataset}/{model}/seed{seed}.json",
         latents="results/latents/{dataset}/{model}/seed{seed}.pt",

@@ -30,7 +30,7 @@ rule ldebm_synthetic_grid:
         data=expand(
             f"{DATA}/processed/{{dataset}}", dataset=LDEBM_SYNTHETIC["datasets"]
         ),
-        code=code("report"),
+        code=code("ldebm-figures"),
     output:
         "results/figures/ldebm_synthetic_grid.png",
     log:
@@ -53,7 +53,7 @@ rule ldebm_synthetic_grid:
 rule ldebm_symbol_latents:
     input:
         latents=LDEBM_LATENTS["ldebm_attributes"],
-        code=code("report"),
+        code=code("ldebm-figures"),
     output:
         "results/figures/ldebm_attributes_symbols.png",
     log:

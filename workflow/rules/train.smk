@@ -1,7 +1,7 @@
 rule train:
     input:
         data=f"{DATA}/processed/{{dataset}}",
-        code=code("models", "sampling", "train.py"),
+        code=code("train"),
     output:
         model="results/checkpoints/{dataset}/{model}/seed{seed}/model.pt",
         history="results/curves/{dataset}/{model}/seed{seed}.csv",

@@ -27,6 +27,7 @@ from typing import IO, Any
 from tqdm import tqdm
 
 from latentrepro.data.registry import DatasetSpec, RemoteFile, get_dataset
+from latentrepro.errors import DataError
 from latentrepro.io import atomic_path, make_temp_dir, write_json
 
 TIMEOUT_S = 60
@@ -34,10 +35,6 @@ _CHUNK = 1 << 20
 _USER_AGENT = "latentrepro-data/0.1 (+urllib)"
 # What a failed or interrupted transfer raises (HTTPError is a URLError).
 _NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)
-
-
-class DataError(Exception):
-    """A dataset could not be fetched or verified."""
 
 
 class ChecksumError(DataError):

@@ -1,6 +1,15 @@
 """Evaluation metrics: likelihood-side (log densities, KL, IW log p(x), PPL) and latent-side
-(aggregated-posterior density, mutual information, active units). All are pure functions."""
+(aggregated-posterior density, mutual information, active units). All are pure functions.
+The density primitives (Gaussian log densities, KL) live in :mod:`latentrepro.density`, one
+layer down, and are re-exported here."""
 
+from latentrepro.density import (
+    gaussian_kl,
+    log_normal_diag,
+    log_standard_normal,
+    logmeanexp,
+    mc_kl,
+)
 from latentrepro.metrics.holes import continuous_units, prior_to_aggregate_kl
 from latentrepro.metrics.latent import (
     active_units,
@@ -9,16 +18,7 @@ from latentrepro.metrics.latent import (
     length_grouped_batches,
     mutual_information,
 )
-from latentrepro.metrics.likelihood import (
-    combine_iw_chunks,
-    gaussian_kl,
-    iw_log_likelihood,
-    log_normal_diag,
-    log_standard_normal,
-    logmeanexp,
-    mc_kl,
-    perplexity,
-)
+from latentrepro.metrics.likelihood import combine_iw_chunks, iw_log_likelihood, perplexity
 
 __all__ = [
     "active_units",

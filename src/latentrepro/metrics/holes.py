@@ -28,8 +28,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from latentrepro.density import LOG_2PI
 from latentrepro.metrics.latent import aggregate_posterior_log_densities
-from latentrepro.metrics.likelihood import LOG_2PI
 
 __all__ = ["continuous_units", "prior_to_aggregate_kl", "prior_to_aggregate_kl_with_error"]
 

@@ -21,7 +21,7 @@ import math
 import torch
 from torch import Tensor
 
-from latentrepro.metrics.likelihood import LOG_2PI
+from latentrepro.density import LOG_2PI
 from latentrepro.progress import track
 
 __all__ = [

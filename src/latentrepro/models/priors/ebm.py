@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from latentrepro.metrics.likelihood import gaussian_kl, log_standard_normal, logmeanexp
+from latentrepro.density import gaussian_kl, log_standard_normal, logmeanexp
 from latentrepro.models.priors.base import Prior
 from latentrepro.models.priors.energy import EnergyMLP
 from latentrepro.sampling import check_step_size, langevin
@@ -94,6 +94,8 @@ class LatentEBMPrior(EBMPrior):
             encoder gets no -f(z) pull (the SVEBM DailyDialog script, unconditional_gen.py:816;
             its PTB script keeps the pull, text_generation.py:449).
     """
+
+    global_partition = True
 
     def __init__(
         self,
@@ -180,7 +182,9 @@ class LatentEBMPrior(EBMPrior):
         return (torch.stack(chunks) + weights).logsumexp(0) - weights.exp().sum().log()
 
     @contextlib.contextmanager
-    def frozen_partition(self, generator: torch.Generator | None = None) -> Iterator[float]:
+    def frozen_partition(  # type: ignore[override]
+        self, generator: torch.Generator | None = None
+    ) -> Iterator[float]:
         """Estimate log Z once and use it for every ``log_prob`` inside the block."""
         self._frozen_log_z = self.log_partition(generator=generator)
         try:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from latentrepro.metrics.likelihood import gaussian_kl, log_standard_normal
+from latentrepro.density import gaussian_kl, log_standard_normal
 from latentrepro.models.priors.base import Prior
 
 
 class GaussianPrior(Prior):
+    standard_normal = True
+
     def __init__(self, latent_dim: int) -> None:
         super().__init__()
         self.latent_dim = latent_dim

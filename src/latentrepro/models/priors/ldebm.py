@@ -54,7 +54,7 @@ from typing import Any
 
 import torch
 
-from latentrepro.metrics.likelihood import logmeanexp
+from latentrepro.density import logmeanexp
 from latentrepro.models.priors.ebm import EBMPrior, check_symbols
 from latentrepro.models.priors.energy import DiffusionEnergyNet
 from latentrepro.sampling import DiffusionSchedule, sample_levels

@@ -15,10 +15,9 @@ from collections.abc import Callable
 
 import torch
 
-from latentrepro.metrics.likelihood import gaussian_kl
+from latentrepro.density import gaussian_kl
 from latentrepro.models.priors.base import Prior
-from latentrepro.models.priors.gaussian import GaussianPrior
-from latentrepro.models.regularisers import Regulariser, kl_divergence
+from latentrepro.models.regularisers.base import Regulariser, kl_divergence
 
 MODES = ("dim", "vector")
 
@@ -54,7 +53,7 @@ class FreeBitsRegulariser(Regulariser):
         progress: float,
     ) -> tuple[torch.Tensor, dict[str, float]]:
         if self.mode == "dim":
-            if not isinstance(prior, GaussianPrior):
+            if not prior.standard_normal:
                 raise ValueError("regulariser.mode: 'dim' free bits need the gaussian prior")
             kl = gaussian_kl(mu.unsqueeze(-1), logvar.unsqueeze(-1))  # [B, D]
         else:

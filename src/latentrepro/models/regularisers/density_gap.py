@@ -35,10 +35,9 @@ from collections.abc import Callable
 
 import torch
 
-from latentrepro.metrics.likelihood import LOG_2PI, gaussian_kl
+from latentrepro.density import LOG_2PI, gaussian_kl
 from latentrepro.models.priors.base import Prior
-from latentrepro.models.priors.gaussian import GaussianPrior
-from latentrepro.models.regularisers import Regulariser
+from latentrepro.models.regularisers.base import Regulariser
 
 
 def _chunk_gaps(eps: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -113,7 +112,7 @@ class DensityGapRegulariser(Regulariser):
         prior: Prior,
         progress: float,
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        if not isinstance(prior, GaussianPrior):
+        if not prior.standard_normal:
             raise ValueError("regulariser.name: 'density_gap' needs the gaussian prior")
         eps = torch.randn((self.samples, *mu.shape), dtype=mu.dtype, device=mu.device)
         gap = density_gap(mu, logvar, eps, self.batch_chunk)

@@ -1,6 +1,6 @@
-"""Evaluation of EBM-prior models: symbol-coupled text VAEs (He et al. protocol plus symbol
-agreement, reconstruction BLEU and, when asked, the wKL and rPPL of text generated from the
-prior) and 2-D density models (sample scores and density grids)."""
+"""Evaluation of the ``symbol_vae`` family: symbol-coupled text VAEs with an EBM prior (He et
+al. protocol plus symbol agreement, reconstruction BLEU and, when asked, the wKL and rPPL of
+text generated from the prior)."""
 
 from __future__ import annotations
 
@@ -10,29 +10,23 @@ from typing import Any
 import torch
 
 from latentrepro.data.batches import TokenSplit
-from latentrepro.data.points import PointSplit
-from latentrepro.evaluate import evaluate_text_vae, first_sentences
+from latentrepro.evaluation.rppl import reverse_perplexity
+from latentrepro.evaluation.text_vae import evaluate_text_vae, first_sentences
 from latentrepro.metrics.clustering import symbol_agreement
 from latentrepro.metrics.generation import corpus_bleu, unigram_kl
-from latentrepro.metrics.rppl import reverse_perplexity
-from latentrepro.metrics.samples import mmd_squared, mode_coverage
-from latentrepro.models.points import PointDensityModel
-from latentrepro.models.priors import LatentEBMPrior
 from latentrepro.models.text.symbol_vae import SymbolTextVAE
 from latentrepro.progress import track
 
-#: Side of the square grid on which 2-D log densities are evaluated for the figures.
-GRID_SIDE = 50
 #: Sentences sampled from the prior and decoded at once.
 GENERATE_BATCH = 1000
 #: Test batch of the LDEBM authors' homogeneity (their DailyDialog batch size).
 AUTHORS_BATCH = 128
 
 
-def _log_partition_context(prior: Any, seed: int) -> contextlib.AbstractContextManager:
+def frozen_log_partition(prior: Any, seed: int) -> contextlib.AbstractContextManager:
     """One log Z estimate for a whole evaluation where the prior has a global normaliser."""
-    if isinstance(prior, LatentEBMPrior):
-        return prior.frozen_partition(torch.Generator(prior._anchor.device).manual_seed(seed))
+    if prior.global_partition:
+        return prior.frozen_partition(torch.Generator(prior.device).manual_seed(seed))
     return contextlib.nullcontext()
 
 
@@ -50,7 +44,7 @@ def evaluate_symbol_vae(
     kept apart), corpus BLEU of greedy reconstructions from E_q z, and, when ``settings`` has
     a ``generation`` section, :func:`generation_metrics` (which needs the training split
     ``train``)."""
-    with _log_partition_context(model.prior, seed) as log_z:
+    with frozen_log_partition(model.prior, seed) as log_z:
         metrics, latents = evaluate_text_vae(model, split, settings, seed, device)
     split = first_sentences(split, settings.get("max_sentences"))
     mu = latents["mu"]
@@ -166,7 +160,7 @@ def generation_metrics(
     sum_w p_gen(w) log(p_gen(w) / p_train(w)) over the word unigrams of all of them against
     those of ``train`` (:func:`~latentrepro.metrics.generation.unigram_kl`); rPPL is the
     perplexity on ``test`` of a language model trained on the first ``samples_train`` and
-    early-stopped on the other ``samples_valid`` (:func:`~latentrepro.metrics.rppl.reverse_perplexity`).
+    early-stopped on the other ``samples_valid`` (:func:`~latentrepro.evaluation.rppl.reverse_perplexity`).
     """
     model.to(device).eval()
     n_train, n_valid = generation["samples_train"], generation["samples_valid"]
@@ -208,53 +202,3 @@ def generation_metrics(
 def _words(sentences: list[list[int]]) -> list[list[str]]:
     """Word ids as the string tokens the text scores take."""
     return [[str(i) for i in sentence] for sentence in sentences]
-
-
-@torch.no_grad()
-def evaluate_points(
-    model: PointDensityModel,
-    split: PointSplit,
-    settings: dict[str, Any],
-    seed: int,
-    device: torch.device,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Draw as many prior samples as the split has points (the model's full Langevin budget)
-    and score them: MMD^2 to the split, modes covered, fraction on the data; log densities on
-    a grid and the estimated NLL of the split."""
-    torch.manual_seed(seed)
-    model.to(device).eval()
-    prior = model.prior
-    generator = torch.Generator(device).manual_seed(seed)
-    data, (name, labels) = split.x.to(device), next(iter(sorted(split.labels.items())))
-    samples = prior.sample(len(split), generator=generator).cpu()
-    covered, on_data = mode_coverage(samples, split.x, labels)
-    lo, hi = split.x.min(0).values - 0.5, split.x.max(0).values + 0.5
-    axes = [torch.linspace(lo[i].item(), hi[i].item(), GRID_SIDE) for i in range(2)]
-    grid = torch.stack(torch.meshgrid(*axes, indexing="xy"), dim=-1).reshape(-1, 2)
-    nll, density = float("nan"), torch.full((len(grid),), float("nan"))
-    if prior.reports_likelihood:
-        with _log_partition_context(prior, seed):
-            nll = -torch.cat([prior.log_prob(c) for c in data.split(1000)]).mean().item()
-            density = torch.cat([prior.log_prob(c.to(device)).cpu() for c in grid.split(1000)])
-    metrics = {
-        "mmd2": mmd_squared(samples, split.x),
-        "modes_covered": covered,
-        "on_data": on_data,
-        "nll": nll,
-        "samples": len(split),
-        "estimators": {
-            "log_partition": prior.estimator,
-            "modes": f"components by the {name!r} label of the split",
-        },
-    }
-    if not prior.reports_likelihood:
-        metrics["null_reasons"] = {
-            "nll": f"the {type(prior).__name__} prior has no trustworthy normalised log p(x)"
-        }
-    latents = {
-        "mu": samples,
-        "labels": {},
-        "log_density": density.view(GRID_SIDE, GRID_SIDE),
-        "extent": torch.stack([lo, hi]),
-    }
-    return metrics, latents

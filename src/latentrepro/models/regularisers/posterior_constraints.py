@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentrepro.models.regularisers import KLRegulariser
+from latentrepro.models.regularisers.base import KLRegulariser
 
 
 class BatchNormKLRegulariser(KLRegulariser):

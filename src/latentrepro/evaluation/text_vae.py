@@ -43,7 +43,6 @@ from latentrepro.metrics import (
     perplexity,
 )
 from latentrepro.metrics.holes import prior_to_aggregate_kl_with_error
-from latentrepro.models.priors import GaussianPrior
 from latentrepro.models.regularisers import kl_divergence
 from latentrepro.models.text import TextVAE
 from latentrepro.progress import track
@@ -135,7 +134,7 @@ def evaluate_text_vae(
             "(reports_likelihood is False), so this is not estimated"
         )
         metrics["null_reasons"] = dict.fromkeys(LIKELIHOOD_METRICS, reason)
-    gaussian = isinstance(model.prior, GaussianPrior)
+    gaussian = model.prior.standard_normal  # the hole measures draw from N(0, I)
     if gaussian:
         metrics.update(hole_measures(mu_all, logvar_all, settings, seed))
     metrics["protocol_names"] = protocol_names(settings, gaussian)

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from latentrepro.models.priors.base import Prior
 from latentrepro.models.priors.ebm import EBMPrior
-from latentrepro.models.regularisers import Regulariser, build_schedule
+from latentrepro.models.regularisers.base import Regulariser, build_schedule
 
 
 def symbol_information(logits: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Latent regularisers of a VAE objective: the term that replaces or reweights KL(q(z|x) || p(z)).
+"""The base of every latent regulariser: weight schedules, the KL term and :class:`Regulariser`.
 
 A regulariser is a weight schedule (how much of the term is applied at a point of training)
 times a divergence between the posterior and the prior. The training objective per example is
@@ -7,13 +7,8 @@ times a divergence between the posterior and the prior. The training objective p
 
 where ``progress`` in [0, 1] is the fraction of training done. With D = KL and a linear
 schedule this is KL annealing (Bowman et al. 2016; He et al. 2019 warm up over 10 of 100 epochs).
-New regularisers from papers register in :data:`REGULARISERS`; each is a :class:`Regulariser`
-(an ``nn.Module``), built from its ``regulariser`` section of params.yaml:
-
-- ``kl``: annealed KL (linear, cyclical) and beta-VAE (constant schedule with ``max = beta``);
-- ``free_bits``: max(lambda, KL) per dimension or for the whole vector (:mod:`.free_bits`);
-- ``bn_vae`` and ``delta_vae``: KL with a constrained posterior (:mod:`.posterior_constraints`);
-- ``density_gap``: DG-VAE's density gap in place of the KL (:mod:`.density_gap`).
+The implementations (:mod:`latentrepro.models.regularisers`) import this module; it imports
+none of them.
 """
 
 from __future__ import annotations
@@ -25,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from latentrepro.metrics.likelihood import log_normal_diag, mc_kl
+from latentrepro.density import log_normal_diag, mc_kl
 from latentrepro.models.priors.base import Prior
 
 
@@ -161,55 +156,3 @@ class KLRegulariser(Regulariser):
         kl = kl_divergence(mu, logvar, z, prior)
         weight = self.schedule(progress)
         return weight * kl, {"kl": kl.mean().item(), "kl_weight": weight}
-
-
-def _free_bits(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
-    from latentrepro.models.free_bits import FreeBitsRegulariser
-
-    return FreeBitsRegulariser(build_schedule(cfg.get("schedule")), cfg["lambda"], cfg["mode"])
-
-
-def _bn_vae(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
-    from latentrepro.models.posterior_constraints import BatchNormKLRegulariser
-
-    return BatchNormKLRegulariser(build_schedule(cfg.get("schedule")), cfg["gamma"], latent_dim)
-
-
-def _delta_vae(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
-    from latentrepro.models.posterior_constraints import DeltaKLRegulariser
-
-    return DeltaKLRegulariser(build_schedule(cfg.get("schedule")), cfg["delta"])
-
-
-def _density_gap(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
-    from latentrepro.models.density_gap import DensityGapRegulariser
-
-    return DensityGapRegulariser(
-        build_schedule(cfg.get("schedule")), cfg["batch_chunk"], cfg["samples"]
-    )
-
-
-def _ebm_regulariser(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
-    from latentrepro.models.ebm_regulariser import EBMRegulariser
-
-    return EBMRegulariser.from_config(cfg)
-
-
-REGULARISERS: dict[str, Callable[[dict[str, Any], int], Regulariser]] = {
-    "kl": lambda cfg, latent_dim: KLRegulariser(build_schedule(cfg.get("schedule"))),
-    "free_bits": _free_bits,
-    "bn_vae": _bn_vae,
-    "delta_vae": _delta_vae,
-    "density_gap": _density_gap,
-    "ebm": _ebm_regulariser,
-}
-
-
-def build_regulariser(cfg: dict[str, Any], latent_dim: int) -> Regulariser:
-    """Build the regulariser named ``cfg["name"]`` for a ``latent_dim``-dimensional latent."""
-    name = cfg["name"]
-    if name not in REGULARISERS:
-        raise ValueError(
-            f"regulariser.name: unknown regulariser {name!r}; known: {sorted(REGULARISERS)}"
-        )
-    return REGULARISERS[name](cfg, latent_dim)
