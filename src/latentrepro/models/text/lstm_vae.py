@@ -69,6 +69,20 @@ class LSTMDecoder(nn.Module):
         cell = self.init_cell(z).unsqueeze(0)
         return torch.tanh(cell), cell
 
+    def hidden_states(
+        self,
+        inputs: torch.Tensor,
+        z: torch.Tensor,
+        state: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """The LSTM's outputs [N, T, H] after output dropout, given ``inputs`` [N, T]."""
+        if state is None:
+            state = self.initial_state(z)
+        emb = self.dropout_in(self.embed(inputs))
+        steps = torch.cat([emb, z.unsqueeze(1).expand(-1, emb.size(1), -1)], dim=-1)
+        hidden, state = self.lstm(steps, state)
+        return self.dropout_out(hidden), state
+
     def forward(
         self,
         inputs: torch.Tensor,
@@ -76,24 +90,23 @@ class LSTMDecoder(nn.Module):
         state: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Logits [N, T, V] for next tokens given ``inputs`` [N, T] and ``z`` [N, D]."""
-        if state is None:
-            state = self.initial_state(z)
-        emb = self.dropout_in(self.embed(inputs))
-        steps = torch.cat([emb, z.unsqueeze(1).expand(-1, emb.size(1), -1)], dim=-1)
-        hidden, state = self.lstm(steps, state)
-        return self.out(self.dropout_out(hidden)), state
+        hidden, state = self.hidden_states(inputs, z, state)
+        return self.out(hidden), state
 
     def log_likelihood(self, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """log p(x|z) per sentence [N]: the sum over target tokens (padding excluded)."""
-        logits, _ = self(tokens[:, :-1], z)
+        """log p(x|z) per sentence [N]: the sum over target tokens (padding excluded).
+
+        Masked: the output layer and the softmax, most of the decoder's cost, run on the
+        non-padding positions only; the LSTM still steps over the padding of shorter rows."""
+        hidden, _ = self.hidden_states(tokens[:, :-1], z)
         targets = tokens[:, 1:]
-        nll = F.cross_entropy(
-            logits.reshape(-1, logits.size(-1)),
-            targets.reshape(-1),
-            ignore_index=PAD,
-            reduction="none",
+        keep = targets != PAD
+        nll = F.cross_entropy(self.out(hidden[keep]), targets[keep], reduction="none")
+        return (
+            -torch.zeros(targets.shape, dtype=nll.dtype, device=nll.device)
+            .masked_scatter(keep, nll)
+            .sum(dim=1)
         )
-        return -nll.view_as(targets).sum(dim=1)
 
     @torch.no_grad()
     def generate(
