@@ -2,8 +2,17 @@
 
 Encoder: one-layer LSTM over the sentence; its last hidden state -> linear -> (mu, log sigma^2).
 Decoder: one-layer LSTM whose input at every step is the word embedding concatenated with z,
-with initial state c_0 = W z + b, h_0 = tanh(c_0); dropout on its input embeddings and on its
-outputs. The prior and the latent regulariser are pluggable (see models/priors, regularisers).
+with initial state c_0 = W z, h_0 = tanh(c_0); dropout on its input embeddings and on its
+outputs; a linear output layer over the vocabulary. The prior and the latent regulariser are
+pluggable (see models/priors, regularisers).
+
+As in He et al.'s code (vae-lagging-encoder @ cdc4eb9), the three linear maps have no bias:
+the encoder's ``nn.Linear(enc_nh, 2 * nz, bias=False)`` (modules/encoders/enc_lstm.py:27), the
+decoder's ``trans_linear = nn.Linear(nz, dec_nh, bias=False)`` (modules/decoders/dec_lstm.py:34)
+and ``pred_linear = nn.Linear(dec_nh, len(vocab), bias=False)`` (dec_lstm.py:43); both LSTMs
+keep PyTorch's default biases (enc_lstm.py:20-24, dec_lstm.py:37-40). DG-VAE's code has the
+same layers (DG-VAEs @ 6ad9e59 modules/encoders/encoder.py:88, modules/decoders/decoder.py:123,
+132). ``arch.linear_bias: true`` adds the biases back (the network before issue 15).
 
 Sentences are ``<s> w_1 .. w_n </s>`` (length n + 2); the likelihood covers w_1 .. w_n and
 ``</s>``, i.e. n + 1 tokens, which is also what perplexity divides by.
@@ -29,11 +38,18 @@ NEVER_EMITTED = torch.tensor([PAD, BOS])
 class LSTMEncoder(nn.Module):
     """q(z|x) = N(mu(x), diag exp(logvar(x)))."""
 
-    def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, latent_dim: int) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        hidden_dim: int,
+        latent_dim: int,
+        linear_bias: bool = False,
+    ) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
         self.lstm = nn.LSTM(embed_dim, hidden_dim, batch_first=True)
-        self.to_stats = nn.Linear(hidden_dim, 2 * latent_dim)
+        self.to_stats = nn.Linear(hidden_dim, 2 * latent_dim, bias=linear_bias)
 
     def forward(
         self, tokens: torch.Tensor, lengths: torch.Tensor
@@ -56,14 +72,15 @@ class LSTMDecoder(nn.Module):
         hidden_dim: int,
         latent_dim: int,
         dropout: float = 0.0,
+        linear_bias: bool = False,
     ) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
-        self.init_cell = nn.Linear(latent_dim, hidden_dim)
+        self.init_cell = nn.Linear(latent_dim, hidden_dim, bias=linear_bias)
         self.lstm = nn.LSTM(embed_dim + latent_dim, hidden_dim, batch_first=True)
         self.dropout_in = nn.Dropout(dropout)
         self.dropout_out = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden_dim, vocab_size)
+        self.out = nn.Linear(hidden_dim, vocab_size, bias=linear_bias)
 
     def initial_state(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         cell = self.init_cell(z).unsqueeze(0)
@@ -164,11 +181,16 @@ class TextVAE(nn.Module):
     def from_config(cls, config: dict[str, Any], vocab_size: int) -> TextVAE:
         """Build from a resolved training config (see :func:`latentrepro.config.train_config`)."""
         arch, model = config["arch"], config["model"]
-        latent = arch["latent_dim"]
+        latent, bias = arch["latent_dim"], arch.get("linear_bias", False)
         return cls(
-            LSTMEncoder(vocab_size, arch["embed_dim"], arch["hidden_dim"], latent),
+            LSTMEncoder(vocab_size, arch["embed_dim"], arch["hidden_dim"], latent, bias),
             LSTMDecoder(
-                vocab_size, arch["embed_dim"], arch["hidden_dim"], latent, arch.get("dropout", 0.0)
+                vocab_size,
+                arch["embed_dim"],
+                arch["hidden_dim"],
+                latent,
+                arch.get("dropout", 0.0),
+                bias,
             ),
             build_prior(model["prior"], latent),
             build_regulariser(model["regulariser"], latent),
