@@ -25,6 +25,9 @@ CPU time of this process, so other load on the machine cancels out in the ratio)
   same weights and the same sentences on both sides (He et al.'s ``VAE.nll_iw``,
   ``modules/vae.py:100-129``; ours ``evaluate.iw_log_likelihood_sum``); sentences per second,
   and the mean NLL of both with the standard error of their difference.
+- ``iw-nll`` at each side's protocol (row ``iw_protocol``): ours as the ``paper`` profile
+  evaluates (batch 20, chunk 50), He et al.'s one test sentence at a time in chunks of 100
+  (``text.py:163-178``, batch size 1 at ``text.py:318, 518``), on the same sentences.
 
 Run from the repository root with one thread, on a tokenised PTB (``latentrepro tokenize``):
 
@@ -245,9 +248,19 @@ def step_row(
 
 
 @torch.no_grad()
-def iw_row(he: Path, split: TokenSplit, size: int, k: int, chunk: int, rounds: int) -> str:
+def iw_row(
+    he: Path,
+    split: TokenSplit,
+    k: int,
+    ours_at: tuple[int, int],
+    theirs_at: tuple[int, int],
+    rounds: int,
+) -> str:
+    """IW-NLL of the same sentences (groups of ``ours_at[0]`` of one length) by both sides,
+    each at its (batch, chunk); ``theirs_at[0]`` must divide ``ours_at[0]``."""
     theirs = he_vae(he, VOCAB).eval()
     ours = ours_like(theirs, KL, VOCAB).eval()
+    size = ours_at[0]
     batches = [b for b in one_length_batches(split, size) if len(b) == size]
     picks = torch.randperm(len(batches), generator=torch.Generator().manual_seed(1))[:rounds]
     ratios, nll = [], {"ours": [], "theirs": []}
@@ -260,20 +273,24 @@ def iw_row(he: Path, split: TokenSplit, size: int, k: int, chunk: int, rounds: i
             if name == "ours":
                 batch = split.batch(index)
                 mu, logvar = ours.posterior(batch)
-                value = -iw_log_likelihood_sum(ours, batch["tokens"], mu, logvar, k, chunk)
+                value = -iw_log_likelihood_sum(ours, batch["tokens"], mu, logvar, k, ours_at[1])
             else:
-                value = theirs.nll_iw(tokens, nsamples=k, ns=chunk).sum().item()
+                value = sum(
+                    theirs.nll_iw(part, nsamples=k, ns=theirs_at[1]).sum().item()
+                    for part in tokens.split(theirs_at[0])
+                )
             seconds[name] = time.process_time() - started
             nll[name].append(value / size)
         ratios.append(seconds["theirs"] / seconds["ours"])
     diffs = [a - b for a, b in zip(nll["ours"], nll["theirs"], strict=True)]
     se = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else math.nan
+    label = f"iw-nll k={k}, ours batch {ours_at[0]} chunk {ours_at[1]}, theirs batch {theirs_at[0]} chunk {theirs_at[1]}"
     print(
-        f"iw-nll values, mean over the {len(diffs)} batches (nats/sentence): ours "
+        f"{label}: mean NLL over {len(diffs)} batches (nats/sentence) ours "
         f"{statistics.mean(nll['ours']):.3f}, theirs {statistics.mean(nll['theirs']):.3f}, "
         f"difference {statistics.mean(diffs):+.3f} +- {se:.3f} (standard error)"
     )
-    return f"| iw-nll k={k} chunk {chunk} batch {size}, speed-up | | | {summary(ratios)} |"
+    return f"| {label}: speed-up | | | {summary(ratios)} |"
 
 
 VOCAB = 10_000
@@ -291,7 +308,9 @@ def main() -> None:
     parser.add_argument("--iw-chunk", type=int, default=100)
     parser.add_argument("--iw-batch", type=int, default=5)
     parser.add_argument("--iw-rounds", type=int, default=6)
-    parser.add_argument("--rows", nargs="+", default=["epoch", "vae", "dg_vae", "iw"])
+    parser.add_argument(
+        "--rows", nargs="+", default=["epoch", "vae", "dg_vae", "iw", "iw_protocol"]
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     global VOCAB
@@ -317,7 +336,12 @@ def main() -> None:
             step_row("dg_vae step", model, DG, dg_step, step_batches, train, args.steps), flush=True
         )
     if "iw" in args.rows:
-        row = iw_row(args.he, test, args.iw_batch, args.iw_samples, args.iw_chunk, args.iw_rounds)
+        at = (args.iw_batch, args.iw_chunk)
+        print(iw_row(args.he, test, args.iw_samples, at, at, args.iw_rounds), flush=True)
+    if "iw_protocol" in args.rows:
+        # Each side's own protocol: ours the paper profile's evaluate (batch 20, chunk 50),
+        # He et al.'s one sentence at a time in chunks of 100 (text.py:163-178, 318, 518).
+        row = iw_row(args.he, test, args.iw_samples, (20, 50), (1, 100), args.iw_rounds)
         print(row, flush=True)
 
 
