@@ -5,7 +5,9 @@ Target (issue 3): a DG-VAE step at batch 32, M = 32 samples, z = 32 (|b| = 32) t
 256, LSTM 256/256, vocabulary 10,000) on random sentences of PTB's mean length (21 tokens), and
 take the same SGD step; only the latent term differs. Memory is the size of the tensors autograd
 saves for the backward pass (what grows with the DG term's [B, M, |b|, D] table), counted with
-saved-tensor hooks, so it is exact and device-independent. Run from the repository root:
+saved-tensor hooks, so it is exact and device-independent. The models are timed interleaved
+(each round steps every model once, in a rotating order) and each model's cost is the median
+of its per-round ratios to the VAE's step, in CPU time. Run from the repository root:
 
     .venv/bin/python benchmarks/dgvae_step.py [--steps 30] [--threads 1]
 """
@@ -51,18 +53,41 @@ def saved_bytes(model: TextVAE, data: dict[str, torch.Tensor]) -> int:
     return total
 
 
-def step_times(model: TextVAE, data: dict[str, torch.Tensor], steps: int) -> list[float]:
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-    times = []
-    for i in range(steps + 3):  # three warm-up steps
-        started = time.perf_counter()
-        loss, _ = model.training_step(data, 1.0)
-        optimizer.zero_grad(set_to_none=True)
+class Stepper:
+    """One model and its optimiser; :meth:`step` times one SGD step in CPU seconds."""
+
+    def __init__(self, model: TextVAE, data: dict[str, torch.Tensor]) -> None:
+        self.model, self.data = model, data
+        self.optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+
+    def step(self) -> float:
+        started = time.process_time()
+        loss, _ = self.model.training_step(self.data, 1.0)
+        self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
-        if i >= 3:
-            times.append(time.perf_counter() - started)
+        self.optimizer.step()
+        return time.process_time() - started
+
+
+def interleaved_times(steppers: list[Stepper], rounds: int) -> list[list[float]]:
+    """Per model, its step time in each round; every round steps each model once, the order
+    rotating between rounds, so a change of load lands on all models alike (three warm-up
+    rounds are dropped)."""
+    times: list[list[float]] = [[] for _ in steppers]
+    for r in range(rounds + 3):
+        shift = r % len(steppers)
+        for i in [*range(shift, len(steppers)), *range(shift)]:
+            seconds = steppers[i].step()
+            if r >= 3:
+                times[i].append(seconds)
     return times
+
+
+def paired(times: list[float], base: list[float]) -> tuple[float, float, float]:
+    """Median and 25-75 % range of the per-round ratios ``times / base``."""
+    ratios = [t / b for t, b in zip(times, base, strict=True)]
+    low, _, high = statistics.quantiles(ratios, n=4)
+    return statistics.median(ratios), low, high
 
 
 def main() -> None:
@@ -73,28 +98,31 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = batch(args.batch_size, torch.Generator().manual_seed(0))
-    rows = []
-    for label, regulariser in REGULARISERS.items():
+    steppers, memories = [], []
+    for regulariser in REGULARISERS.values():
         torch.manual_seed(0)
         config = {
             "arch": ARCH,
             "model": {"prior": {"name": "gaussian"}, "regulariser": regulariser},
         }
         model = TextVAE.from_config(config, VOCAB).train()
-        memory = saved_bytes(model, data)
-        times = step_times(model, data, args.steps)
-        rows.append((label, statistics.median(times), min(times), memory))
-    base_time, base_memory = rows[0][1], rows[0][3]
+        memories.append(saved_bytes(model, data))
+        steppers.append(Stepper(model, data))
+    times = interleaved_times(steppers, args.steps)
     print(
-        f"batch {args.batch_size}, z 32, {args.steps} timed steps, {args.threads} thread(s), "
-        f"torch {torch.__version__}"
+        f"batch {args.batch_size}, z 32, {args.steps} interleaved rounds, {args.threads} "
+        f"thread(s), CPU time, torch {torch.__version__}"
     )
-    print("| model | median step (ms) | fastest (ms) | x VAE | saved for backward (MiB) | x VAE |")
+    print(
+        "| model | median step (ms) | x VAE (median of paired ratios) | 25-75 % "
+        "| saved for backward (MiB) | x VAE |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
-    for label, median, fastest, memory in rows:
+    for label, own, memory in zip(REGULARISERS, times, memories, strict=True):
+        ratio, low, high = paired(own, times[0])
         print(
-            f"| {label} | {1e3 * median:.1f} | {1e3 * fastest:.1f} | {median / base_time:.2f} "
-            f"| {memory / 2**20:.1f} | {memory / base_memory:.2f} |"
+            f"| {label} | {1e3 * statistics.median(own):.1f} | {ratio:.2f} | {low:.2f}-{high:.2f} "
+            f"| {memory / 2**20:.1f} | {memory / memories[0]:.2f} |"
         )
 
 

@@ -46,7 +46,7 @@ import torch
 from torch import nn
 
 from latentrepro.config import config_hash
-from latentrepro.data.batches import TokenSplit
+from latentrepro.data.batches import DEFAULT_BATCHING, TokenSplit
 from latentrepro.errors import NonFiniteLossError
 from latentrepro.io import CorruptFileError, load_torch, save_torch, write_text
 from latentrepro.progress import interval, note, track
@@ -246,6 +246,7 @@ def fit(
     optimisers = Optimisers.for_model(model, config["model"])
     train_cfg, decay = config["train"], config["model"].get("lr_decay")
     limit = train_cfg.get("max_batches_per_epoch")
+    batching = train_cfg.get("batching", DEFAULT_BATCHING)
     per_epoch = train.num_batches(train_cfg["batch_size"], limit)
     total_steps, epochs = training_budget(train_cfg, per_epoch)
     # The weights' names and shapes are part of the fingerprint: a code change that alters
@@ -279,7 +280,7 @@ def fit(
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}  # a key may be logged on some steps only
         batches = track(
-            train.batches(train_cfg["batch_size"], shuffle, device, limit, order),
+            train.batches(train_cfg["batch_size"], shuffle, device, limit, order, batching),
             f"epoch {epoch + 1}/{epochs}", per_epoch, "batches", progress_bar,
         )  # fmt: skip
         for batch in batches:
@@ -300,8 +301,9 @@ def fit(
                 sums[key] = sums.get(key, 0.0) + value
                 counts[key] = counts.get(key, 0) + 1
         val = evaluate_loss(
-            model, valid, train_cfg["batch_size"], device, train_cfg.get("max_valid_batches")
-        )
+            model, valid, train_cfg["batch_size"], device, train_cfg.get("max_valid_batches"),
+            batching,
+        )  # fmt: skip
         row = {"epoch": epoch + 1, "step": state.step, "lr": optimisers.lr}
         row.update({f"train_{k}": v / counts[k] for k, v in sums.items()})
         row.update({f"val_{k}": v for k, v in val.items()})
@@ -370,13 +372,15 @@ def evaluate_loss(
     batch_size: int,
     device: torch.device,
     limit: int | None = None,
+    batching: str = DEFAULT_BATCHING,
 ) -> dict[str, float]:
     """Per-example means of the model's validation sums over a split (its first ``limit``
-    batches when given, for small CPU budgets)."""
+    batches when given, for small CPU budgets; with ``bucketed`` batching those are the
+    shortest sentences' batches)."""
     model.eval()
     totals: dict[str, float] = {}
     total = -(-len(split) // batch_size)
-    batches = split.batches(batch_size, device=device, limit=limit)
+    batches = split.batches(batch_size, device=device, limit=limit, batching=batching)
     for batch in track(batches, "validation", min(total, limit or total), "batches"):
         for key, value in model.validation_step(batch).items():
             totals[key] = totals.get(key, 0.0) + value

@@ -13,9 +13,9 @@ from latentrepro.models.text.lstm_vae import BOS, EOS, PAD
 VOCAB = 12
 
 
-def tiny_vae(dropout=0.0, schedule=None):
+def tiny_vae(dropout=0.0, schedule=None, **arch):
     config = {
-        "arch": {"embed_dim": 8, "hidden_dim": 16, "latent_dim": 3, "dropout": dropout},
+        "arch": {"embed_dim": 8, "hidden_dim": 16, "latent_dim": 3, "dropout": dropout, **arch},
         "model": {
             "prior": {"name": "gaussian"},
             "regulariser": {"name": "kl", "schedule": schedule or {"name": "constant"}},
@@ -117,7 +117,7 @@ def test_a_tiny_vae_learns_a_tiny_corpus():
 
 
 def test_greedy_generation_stops_at_end_of_sentence():
-    vae = tiny_vae()
+    vae = tiny_vae(linear_bias=True)  # the output bias alone decides every step
     with torch.no_grad():
         vae.decoder.out.bias.fill_(-10.0)
         vae.decoder.out.bias[EOS] = 10.0
@@ -135,3 +135,20 @@ def test_unknown_names_are_rejected():
         build_regulariser({"name": "klx"}, 3)
     with pytest.raises(ValueError, match=r"schedule\.name: unknown schedule 'cosine'"):
         build_schedule({"name": "cosine"})
+
+
+def test_blocked_output_layer_gives_the_one_pass_likelihood(monkeypatch):
+    import latentrepro.models.text.lstm_vae as lstm_vae
+
+    vae = tiny_vae()
+    batch = batch_of([[4, 5], [4, 5, 6, 7, 8, 9], [7, 7, 7, 7]])
+    z = torch.randn(3, 3)
+    with torch.no_grad():
+        logits, _ = vae.decoder(batch["tokens"][:, :-1], z)
+        targets = batch["tokens"][:, 1:]
+        expected = -torch.nn.functional.cross_entropy(
+            logits.transpose(1, 2), targets, ignore_index=PAD, reduction="none"
+        ).sum(1)
+        monkeypatch.setattr(lstm_vae, "OUTPUT_BLOCK", 4)  # 13 target tokens: blocks 4, 4, 4, 1
+        blocked = vae.log_likelihood(batch["tokens"], z)
+    torch.testing.assert_close(blocked, expected)

@@ -3,6 +3,23 @@
 Batches are trimmed to their longest sentence, so padding costs nothing beyond it. Shuffling
 uses an explicit generator whose state is saved with the training checkpoint, so a resumed run
 sees exactly the batches an uninterrupted one would.
+
+Two batchings (``train.batching``, ``evaluate.batching``; :data:`BATCHINGS`):
+
+- ``shuffled``: a random permutation cut into consecutive batches, so a batch mixes lengths and
+  the decoder runs over padding up to the batch's longest sentence (on PTB, batch 32: 2.11
+  decoder steps per target token, ``benchmarks/padding.py``).
+- ``bucketed`` (the default): the epoch's indices are sorted by length, ties in a random order,
+  cut into consecutive batches of ``batch_size``, and the batches are visited in a random order
+  (both draws from the epoch's generator). Every sentence is seen once per epoch, every batch is
+  full except the longest one, and a batch holds neighbouring lengths only, so padding nearly
+  vanishes (PTB: 1.00x). He et al. (vae-lagging-encoder @ cdc4eb9 ``data/text_data.py:219-255``)
+  batch sentences of one length, which leaves a short batch per length; filling batches across
+  a length boundary keeps the batch size (and the DG term's chunks) fixed instead. Ordered passes
+  (no generator) visit the same length-sorted batches in order.
+
+Splits without ``lengths`` (images, points) hold equal-sized examples, so both batchings are
+the same shuffle for them.
 """
 
 from __future__ import annotations
@@ -13,6 +30,9 @@ from pathlib import Path
 import torch
 
 Batch = dict[str, torch.Tensor]
+#: The batchings of ``train.batching`` / ``evaluate.batching``.
+BATCHINGS = ("bucketed", "shuffled")
+DEFAULT_BATCHING = "bucketed"
 
 
 class Minibatches:
@@ -25,6 +45,8 @@ class Minibatches:
     """
 
     drop_incomplete: bool = False
+    #: Example lengths for ``bucketed`` batching; None where all examples have one size.
+    lengths: torch.Tensor | None = None
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -39,10 +61,27 @@ class Minibatches:
         device: torch.device | str = "cpu",
         limit: int | None = None,
         order: torch.Tensor | None = None,
+        batching: str = "shuffled",
     ) -> Iterator[Batch]:
         """Yield batches in order (``generator`` None), shuffled, or in a given ``order`` of
         indices (e.g. a model's cluster-balanced draw, which may repeat indices); at most
-        ``limit`` of them."""
+        ``limit`` of them. ``batching="bucketed"`` regroups those indices by length (see the
+        module docstring): the indices visited (those of the first ``limit`` shuffled batches)
+        are the same for both batchings, only their grouping into batches differs."""
+        for index in self.batch_indices(batch_size, generator, limit, order, batching):
+            yield self.batch(index, device)
+
+    def batch_indices(
+        self,
+        batch_size: int,
+        generator: torch.Generator | None = None,
+        limit: int | None = None,
+        order: torch.Tensor | None = None,
+        batching: str = "shuffled",
+    ) -> list[torch.Tensor]:
+        """The index tensors of the batches :meth:`batches` yields, in order."""
+        if batching not in BATCHINGS:
+            raise ValueError(f"batching: unknown {batching!r}; known: {', '.join(BATCHINGS)}")
         n = len(self)
         if order is not None:
             stop = len(order)
@@ -51,11 +90,12 @@ class Minibatches:
         else:
             order = torch.randperm(n, generator=generator)
             stop = n - n % batch_size if self.drop_incomplete and n >= batch_size else n
-        starts = range(0, stop, batch_size)
         if limit is not None:
-            starts = starts[:limit]
-        for start in starts:
-            yield self.batch(order[start : start + batch_size], device)
+            stop = min(stop, limit * batch_size)
+        order = order[:stop]
+        if batching == "bucketed" and self.lengths is not None:
+            return _bucketed(order, self.lengths, batch_size, generator)
+        return list(order.split(batch_size))
 
     def num_batches(self, batch_size: int, limit: int | None = None) -> int:
         """Batches in a shuffled epoch."""
@@ -97,3 +137,19 @@ class TokenSplit(Minibatches):
         batch = {"tokens": self.tokens[index, :width], "lengths": lengths, "index": index}
         batch.update({f"label_{name}": values[index] for name, values in self.labels.items()})
         return {key: value.to(device) for key, value in batch.items()}
+
+
+def _bucketed(
+    order: torch.Tensor,
+    lengths: torch.Tensor,
+    batch_size: int,
+    generator: torch.Generator | None,
+) -> list[torch.Tensor]:
+    """``order`` sorted by length (stable, so ties keep ``order``'s random order), cut into
+    batches of ``batch_size``, the batches permuted with ``generator`` (kept in length order
+    when it is None)."""
+    ranked = order[torch.sort(lengths[order], stable=True).indices]
+    chunks = list(ranked.split(batch_size))
+    if generator is not None:
+        chunks = [chunks[i] for i in torch.randperm(len(chunks), generator=generator).tolist()]
+    return chunks

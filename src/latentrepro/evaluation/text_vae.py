@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from latentrepro.data.batches import TokenSplit
+from latentrepro.data.batches import DEFAULT_BATCHING, TokenSplit
 from latentrepro.metrics import (
     active_units,
     batched_mutual_information,
@@ -98,8 +98,9 @@ def evaluate_text_vae(
     reports_likelihood = model.prior.reports_likelihood
     mi_name(settings)  # an unknown aggregation fails before the long pass
     sums = {"nll": 0.0, "tokens": 0, "kl": 0.0, "rec": 0.0}
-    mus, logvars = [], []
-    batches = split.batches(settings["batch_size"], device=device)
+    mus, logvars, indices = [], [], []
+    batching = settings.get("batching", DEFAULT_BATCHING)
+    batches = split.batches(settings["batch_size"], device=device, batching=batching)
     total = -(-len(split) // settings["batch_size"])
     desc = f"evaluate ({'IW-NLL k = ' + str(k) if reports_likelihood else 'no NLL'})"
     for batch in track(batches, desc, total, "batches"):
@@ -113,8 +114,12 @@ def evaluate_text_vae(
         sums["rec"] -= model.log_likelihood(batch["tokens"], z).sum().item()
         mus.append(mu.cpu())
         logvars.append(logvar.cpu())
+        indices.append(batch["index"].cpu())
     n = len(split)
-    mu_all, logvar_all = torch.cat(mus), torch.cat(logvars)
+    # Back in split order (bucketed batches visit it by length): rows line up with lengths
+    # and labels.
+    order = torch.cat(indices).argsort()
+    mu_all, logvar_all = torch.cat(mus)[order], torch.cat(logvars)[order]
     au, _ = active_units(mu_all, settings.get("au_threshold", 0.01))
     metrics: dict[str, Any] = {
         "nll": sums["nll"] / n,

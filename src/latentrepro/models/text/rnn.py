@@ -79,7 +79,7 @@ class RNNDecoder(LSTMDecoder):
         tie_embeddings: bool = False,
         init_state: str = "tanh",
     ) -> None:
-        super().__init__(vocab_size, embed_dim, hidden_dim, latent_dim, dropout)
+        super().__init__(vocab_size, embed_dim, hidden_dim, latent_dim, dropout, linear_bias=True)
         if init_state not in INIT_STATES:
             raise ValueError(f"arch.init_state: unknown {init_state!r}; known: {INIT_STATES}")
         self.cell, self.init_mode = cell, init_state

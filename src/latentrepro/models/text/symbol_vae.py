@@ -69,7 +69,10 @@ class SymbolTextVAE(TextVAE):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], vocab_size: int) -> SymbolTextVAE:
-        base = TextVAE.from_config(config, vocab_size)
+        # LDEBM's plain LSTM modules keep their linear biases (the He et al. default drops them).
+        base = TextVAE.from_config(
+            {**config, "arch": {"linear_bias": True, **config["arch"]}}, vocab_size
+        )
         encoder, decoder = base.encoder, base.decoder
         if any(key in config["arch"] for key in OPTIONS):
             encoder, decoder = build_rnn(config["arch"], vocab_size)
