@@ -251,6 +251,14 @@ def test_prototypes_are_unit_group_means():
         prototypes(latents, torch.zeros(1, 3, dtype=torch.bool))
 
 
+def test_centred_prototypes_remove_the_direction_all_latents_share():
+    # unit rows [1, 0], [0, 1], [0, 1]; their mean [1/3, 2/3]; group means [1/2, 1/2], [0, 1]
+    latents = torch.tensor([[2.0, 0.0], [0.0, 1.0], [0.0, 5.0]])
+    members = torch.tensor([[True, True, False], [False, False, True]])
+    expected = torch.tensor([[1.0, -1.0], [-1.0, 1.0]]) / 2**0.5
+    assert torch.allclose(prototypes(latents, members, centred=True), expected)
+
+
 def test_guided_samples_have_one_row_per_class_in_the_unit_box():
     torch.manual_seed(0)
     model = CLEL(SHAPE, GUIDED_ARCH, GUIDED)

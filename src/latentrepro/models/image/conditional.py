@@ -29,12 +29,16 @@ from latentrepro.models.image.clel import CLEL
 from latentrepro.sampling.sgld import SGLDConfig, sgld
 
 
-def prototypes(latents: torch.Tensor, members: torch.Tensor) -> torch.Tensor:
-    """Unit mean of the unit ``latents`` rows selected by each row of the boolean ``members``."""
+def prototypes(latents: torch.Tensor, members: torch.Tensor, centred: bool = False) -> torch.Tensor:
+    """Unit mean of the unit ``latents`` rows selected by each row of the boolean ``members``;
+    ``centred``: unit (member mean - mean of all rows), the direction that tells the members
+    from the rest rather than the one all latents share."""
     if not members.any(dim=1).all():
         raise ValueError("prototypes: an attribute has no member images")
+    unit = F.normalize(latents, dim=1)
     weights = members.float() / members.sum(dim=1, keepdim=True)
-    return F.normalize(weights @ F.normalize(latents, dim=1), dim=1)
+    means = weights @ unit
+    return F.normalize(means - unit.mean(dim=0) if centred else means, dim=1)
 
 
 def brightness(x: torch.Tensor) -> torch.Tensor:
@@ -50,15 +54,16 @@ def class_medians(split: ImageSplit, label: str) -> torch.Tensor:
 
 @torch.no_grad()
 def attribute_directions(
-    model: CLEL, split: ImageSplit, label: str
+    model: CLEL, split: ImageSplit, label: str, centred: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Class prototypes ``[K, d]`` and the bright-for-its-class prototype ``[d]``."""
+    """Class prototypes ``[K, d]`` and the bright-for-its-class prototype ``[d]`` (centred:
+    see :func:`prototypes`)."""
     latents = model.latent_direction(split.x)
     labels = split.labels[label]
     classes = torch.arange(int(labels.max()) + 1)
-    by_class = prototypes(latents, labels.unsqueeze(0) == classes.unsqueeze(1))
+    by_class = prototypes(latents, labels.unsqueeze(0) == classes.unsqueeze(1), centred)
     bright_images = brightness(split.x) > class_medians(split, label)[labels]
-    bright = prototypes(latents, bright_images.unsqueeze(0))[0]
+    bright = prototypes(latents, bright_images.unsqueeze(0), centred)[0]
     return by_class, bright
 
 
