@@ -169,7 +169,7 @@ def main() -> None:
         row = {"starts": start, "net": net_name, "prototypes": kind, "weight": weight,
                "steps": steps, "accuracy": accuracy}  # fmt: skip
         rows.append(row)
-        cells = " | ".join(str(v) for v in row.values())
+        cells = " | ".join(f"{v:.3f}" if k == "accuracy" else f"{v}" for k, v in row.items())
         print(f"| {cells} | {cost:.0f} |", flush=True)
     print(json.dumps(rows))
 

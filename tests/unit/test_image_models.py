@@ -270,6 +270,23 @@ def test_guided_samples_have_one_row_per_class_in_the_unit_box():
     assert not torch.equal(out["conditional"][0], out["conditional"][1])
 
 
+def test_guided_samples_from_uniform_starts_with_centred_prototypes():
+    torch.manual_seed(0)
+    model = CLEL(SHAPE, GUIDED_ARCH, GUIDED)
+    settings = {"steps": 0, "weight": 1.0, "per_row": 4}
+    buffer = guided_samples(model, toy_split(), "digit", settings)
+    # zero SGLD steps return the starts: the buffer's first images, or fresh uniform noise
+    assert torch.equal(buffer["unguided"], model.buffer.images[:4])
+    uniform = guided_samples(
+        model, toy_split(), "digit",
+        {**settings, "starts": "uniform", "centred": True, "prototype_images": 12},
+    )  # fmt: skip
+    assert not torch.equal(uniform["unguided"], model.buffer.images[:4])
+    assert uniform["conditional"].shape == (3, 4, *SHAPE)
+    with pytest.raises(ValueError, match=r"conditional\.starts"):
+        guided_samples(model, toy_split(), "digit", {**settings, "starts": "gaussian"})
+
+
 class BarClassifier(torch.nn.Module):
     """Labels a toy image by the row of its bright bar (the class of toy_split)."""
 

@@ -72,14 +72,28 @@ def guided_samples(
 ) -> dict[str, torch.Tensor]:
     """Per class: ``per_row`` samples toward the class (``conditional``, ``[K, n, C, H, W]``)
     and toward the class and brightness together (``compositional``), and ``unguided`` samples
-    ``[n, C, H, W]``, all from the same replay-buffer starts so that they differ only by the
-    guidance."""
+    ``[n, C, H, W]``, all from the same starts so that they differ only by the guidance.
+
+    Settings: ``steps``, ``weight``, ``per_row``; ``centred`` (default false): centred
+    prototypes (:func:`prototypes`); ``starts``: ``buffer`` (default; the first replay-buffer
+    images) or ``uniform`` (U(0, 1) noise); ``prototype_images``: use only the first that many
+    images of ``split`` for the directions (default all)."""
     model.eval()
-    by_class, bright = attribute_directions(model, split, label)
+    if settings.get("prototype_images"):
+        n = int(settings["prototype_images"])
+        split = ImageSplit(split.x[:n], {key: v[:n] for key, v in split.labels.items()})
+    by_class, bright = attribute_directions(model, split, label, bool(settings.get("centred")))
     config = SGLDConfig(
         settings["steps"], model.sgld.step_size, model.sgld.noise_std, model.sgld.grad_clip
     )
-    starts = model.buffer.images[: settings["per_row"]]
+    n = settings["per_row"]
+    kind = settings.get("starts", "buffer")
+    if kind == "buffer":
+        starts = model.buffer.images[:n]
+    elif kind == "uniform":
+        starts = torch.rand_like(model.buffer.images[:n])
+    else:
+        raise ValueError(f"conditional.starts: unknown kind {kind!r}; known: buffer, uniform")
     weight = float(settings["weight"])
     rows: dict[str, list[torch.Tensor]] = {"conditional": [], "compositional": []}
     for direction in by_class:
