@@ -75,6 +75,8 @@ def run_one(args: argparse.Namespace) -> dict:
     split = params["clel"]["datasets"][dataset]["reference_split"]
     reference_split = ImageSplit.load(data / f"{split}.pt")
     settings = clel_evaluate_config(params, args.classifier, str(data))["evaluate"]
+    if args.fid_samples:
+        settings["fid"]["samples"] = args.fid_samples
     extractor = load_extractor(settings["extractor"], torch.device("cpu"))
     chunk = settings["fid"]["batch_size"]
     chunks = [reference_split.x[i : i + chunk] for i in range(0, len(reference_split), chunk)]
@@ -127,9 +129,16 @@ def run_one(args: argparse.Namespace) -> dict:
         "model": args.model, "seed": args.seed, "snapshots": snapshots,
         "schedule_horizon": horizon, "fid_extractor": extractor.name,
         "reference": f"{dataset} {split} ({len(reference_split)} images)",
+        "fid_samples": settings["fid"]["samples"], "fid_protocol": settings["fid"]["protocol"],
         "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
     }  # fmt: skip
-    if hasattr(model, "encoder"):
+    if args.checkpoints:
+        path = Path(args.checkpoints) / f"{args.model}_seed{args.seed}.pt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {"config": config, "seed": args.seed, "state_dict": model.state_dict()}
+        torch.save(state, path)  # the format of `latentrepro clel-conditional --checkpoint`
+        result["checkpoint"] = str(path)
+    if hasattr(model, "encoder") and args.conditional:
         torch.manual_seed(args.seed)
         guided = guided_samples(model, train, label, profile["conditional"])
         classifier = load_extractor(settings["extractor"], torch.device("cpu")).net
@@ -152,17 +161,14 @@ def mean_std(values: list[float]) -> str:
 
 
 def report(results: list[dict], args: argparse.Namespace, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
     by_model = {m: [r for r in results if r["model"] == m] for m in ("ebm", "clel")}
     lines = [
         f"EBM vs CLEL at equal training compute ({args.seconds:g} CPU s per run, one thread, "
         f"profile {args.profile}, seeds {args.seeds}).",
-        f"FID extractor: {results[0]['fid_extractor']}; reference {results[0]['reference']}.",
+        f"FID extractor: {results[0]['fid_extractor']}; {results[0]['fid_samples']} samples "
+        f"({results[0]['fid_protocol']} protocol) against {results[0]['reference']}.",
         "",
         "| model | training CPU s | iterations | s / iteration | peak RSS (MB) | parameters | "
         + " | ".join(f"FID at {k + 1}/{args.snapshots}" for k in range(args.snapshots))
@@ -197,7 +203,10 @@ def report(results: list[dict], args: argparse.Namespace, out: Path) -> None:
                          ("cos_online", "gap_online", "cos_ema", "gap_ema"))
             + " |"
         )  # fmt: skip
-    scores = [r["conditional"] for r in by_model["clel"]]
+    scores = [r["conditional"] for r in by_model["clel"] if "conditional" in r]
+    if not scores:
+        write_report(lines, results, args, out, by_model)
+        return
     classes = scores[0]["classes"]
     lines += [
         "",
@@ -224,8 +233,18 @@ def report(results: list[dict], args: argparse.Namespace, out: Path) -> None:
         f"{mean_std([s['mean_compositional_joint_success'] for s in scores])} | "
         f"{mean_std([float(np.mean(s['unguided_joint_rate'])) for s in scores])} |"
     )
-    (out / "compute.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_report(lines, results, args, out, by_model)
 
+
+def write_report(
+    lines: list[str], results: list[dict], args: argparse.Namespace, out: Path, by_model: dict
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    (out / "compute.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for (model, runs), colour in zip(by_model.items(), ("tab:blue", "tab:orange"), strict=True):
         for i, r in enumerate(runs):
@@ -256,6 +275,12 @@ def main() -> None:
     parser.add_argument("--snapshots", type=int, default=4)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", default="results/clel/compute")
+    parser.add_argument("--fid-samples", type=int, help="override the profile's fid.samples")
+    parser.add_argument("--checkpoints", help="directory for each run's final weights")
+    parser.add_argument(
+        "--conditional", action=argparse.BooleanOptionalAction, default=True,
+        help="score CLEL's guided samples after the budget (the profile's `conditional`)",
+    )  # fmt: skip
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

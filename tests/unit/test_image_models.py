@@ -251,6 +251,14 @@ def test_prototypes_are_unit_group_means():
         prototypes(latents, torch.zeros(1, 3, dtype=torch.bool))
 
 
+def test_centred_prototypes_remove_the_direction_all_latents_share():
+    # unit rows [1, 0], [0, 1], [0, 1]; their mean [1/3, 2/3]; group means [1/2, 1/2], [0, 1]
+    latents = torch.tensor([[2.0, 0.0], [0.0, 1.0], [0.0, 5.0]])
+    members = torch.tensor([[True, True, False], [False, False, True]])
+    expected = torch.tensor([[1.0, -1.0], [-1.0, 1.0]]) / 2**0.5
+    assert torch.allclose(prototypes(latents, members, centred=True), expected)
+
+
 def test_guided_samples_have_one_row_per_class_in_the_unit_box():
     torch.manual_seed(0)
     model = CLEL(SHAPE, GUIDED_ARCH, GUIDED)
@@ -260,6 +268,23 @@ def test_guided_samples_have_one_row_per_class_in_the_unit_box():
         assert out[name].min() >= 0 and out[name].max() <= 1
     assert out["unguided"].shape == (4, *SHAPE)
     assert not torch.equal(out["conditional"][0], out["conditional"][1])
+
+
+def test_guided_samples_from_uniform_starts_with_centred_prototypes():
+    torch.manual_seed(0)
+    model = CLEL(SHAPE, GUIDED_ARCH, GUIDED)
+    settings = {"steps": 0, "weight": 1.0, "per_row": 4}
+    buffer = guided_samples(model, toy_split(), "digit", settings)
+    # zero SGLD steps return the starts: the buffer's first images, or fresh uniform noise
+    assert torch.equal(buffer["unguided"], model.buffer.images[:4])
+    uniform = guided_samples(
+        model, toy_split(), "digit",
+        {**settings, "starts": "uniform", "centred": True, "prototype_images": 12},
+    )  # fmt: skip
+    assert not torch.equal(uniform["unguided"], model.buffer.images[:4])
+    assert uniform["conditional"].shape == (3, 4, *SHAPE)
+    with pytest.raises(ValueError, match=r"conditional\.starts"):
+        guided_samples(model, toy_split(), "digit", {**settings, "starts": "gaussian"})
 
 
 class BarClassifier(torch.nn.Module):

@@ -29,12 +29,16 @@ from latentrepro.models.image.clel import CLEL
 from latentrepro.sampling.sgld import SGLDConfig, sgld
 
 
-def prototypes(latents: torch.Tensor, members: torch.Tensor) -> torch.Tensor:
-    """Unit mean of the unit ``latents`` rows selected by each row of the boolean ``members``."""
+def prototypes(latents: torch.Tensor, members: torch.Tensor, centred: bool = False) -> torch.Tensor:
+    """Unit mean of the unit ``latents`` rows selected by each row of the boolean ``members``;
+    ``centred``: unit (member mean - mean of all rows), the direction that tells the members
+    from the rest rather than the one all latents share."""
     if not members.any(dim=1).all():
         raise ValueError("prototypes: an attribute has no member images")
+    unit = F.normalize(latents, dim=1)
     weights = members.float() / members.sum(dim=1, keepdim=True)
-    return F.normalize(weights @ F.normalize(latents, dim=1), dim=1)
+    means = weights @ unit
+    return F.normalize(means - unit.mean(dim=0) if centred else means, dim=1)
 
 
 def brightness(x: torch.Tensor) -> torch.Tensor:
@@ -50,15 +54,16 @@ def class_medians(split: ImageSplit, label: str) -> torch.Tensor:
 
 @torch.no_grad()
 def attribute_directions(
-    model: CLEL, split: ImageSplit, label: str
+    model: CLEL, split: ImageSplit, label: str, centred: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Class prototypes ``[K, d]`` and the bright-for-its-class prototype ``[d]``."""
+    """Class prototypes ``[K, d]`` and the bright-for-its-class prototype ``[d]`` (centred:
+    see :func:`prototypes`)."""
     latents = model.latent_direction(split.x)
     labels = split.labels[label]
     classes = torch.arange(int(labels.max()) + 1)
-    by_class = prototypes(latents, labels.unsqueeze(0) == classes.unsqueeze(1))
+    by_class = prototypes(latents, labels.unsqueeze(0) == classes.unsqueeze(1), centred)
     bright_images = brightness(split.x) > class_medians(split, label)[labels]
-    bright = prototypes(latents, bright_images.unsqueeze(0))[0]
+    bright = prototypes(latents, bright_images.unsqueeze(0), centred)[0]
     return by_class, bright
 
 
@@ -67,14 +72,28 @@ def guided_samples(
 ) -> dict[str, torch.Tensor]:
     """Per class: ``per_row`` samples toward the class (``conditional``, ``[K, n, C, H, W]``)
     and toward the class and brightness together (``compositional``), and ``unguided`` samples
-    ``[n, C, H, W]``, all from the same replay-buffer starts so that they differ only by the
-    guidance."""
+    ``[n, C, H, W]``, all from the same starts so that they differ only by the guidance.
+
+    Settings: ``steps``, ``weight``, ``per_row``; ``centred`` (default false): centred
+    prototypes (:func:`prototypes`); ``starts``: ``buffer`` (default; the first replay-buffer
+    images) or ``uniform`` (U(0, 1) noise); ``prototype_images``: use only the first that many
+    images of ``split`` for the directions (default all)."""
     model.eval()
-    by_class, bright = attribute_directions(model, split, label)
+    if settings.get("prototype_images"):
+        n = int(settings["prototype_images"])
+        split = ImageSplit(split.x[:n], {key: v[:n] for key, v in split.labels.items()})
+    by_class, bright = attribute_directions(model, split, label, bool(settings.get("centred")))
     config = SGLDConfig(
         settings["steps"], model.sgld.step_size, model.sgld.noise_std, model.sgld.grad_clip
     )
-    starts = model.buffer.images[: settings["per_row"]]
+    n = settings["per_row"]
+    kind = settings.get("starts", "buffer")
+    if kind == "buffer":
+        starts = model.buffer.images[:n]
+    elif kind == "uniform":
+        starts = torch.rand_like(model.buffer.images[:n])
+    else:
+        raise ValueError(f"conditional.starts: unknown kind {kind!r}; known: buffer, uniform")
     weight = float(settings["weight"])
     rows: dict[str, list[torch.Tensor]] = {"conditional": [], "compositional": []}
     for direction in by_class:
