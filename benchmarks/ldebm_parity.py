@@ -113,8 +113,11 @@ def ldebm_mapping(blocks: int) -> dict[str, str]:
     return mapping
 
 
-def build_ldebm_pair(ldebm_root: Path, steps: int) -> tuple[torch.nn.Module, torch.nn.Module]:
+def build_ldebm_pair(
+    ldebm_root: Path, steps: int, seed: int
+) -> tuple[torch.nn.Module, torch.nn.Module]:
     sys.path.insert(0, str(ldebm_root / "workspace"))
+    torch.manual_seed(seed)  # the weights and the power iteration's u, v: same every run
     LEBM = importlib.import_module("modules.ldebm").LEBM
     params = load_params()
     cfg = params["models"]["ldebm_paper"]["prior"]
@@ -142,7 +145,7 @@ def build_ldebm_pair(ldebm_root: Path, steps: int) -> tuple[torch.nn.Module, tor
 
 
 def ldebm_parity(ldebm_root: Path, steps: int, seed: int) -> bool:
-    theirs, ours = build_ldebm_pair(ldebm_root, steps)
+    theirs, ours = build_ldebm_pair(ldebm_root, steps, seed)
     schedule = ours.schedule
     mapping = ldebm_mapping(ours.net.blocks.__len__())
     their_params = dict(theirs.named_parameters())
