@@ -85,13 +85,15 @@ def evidence(jobs: dict[str, list[str]], first, second) -> str:
     """What SLURM saw: every submitted job (squeue keeps finished ones for MinJobAge; the test
     cluster has no accounting database for sacct), one training job in full, the two runs."""
     ids = ",".join(i for group in jobs.values() for i in group)
-    # id, name, state, CPUs, memory, time limit, GRES, time used
-    fields = "%.8i %.40j %.10T %.5C %.8m %.11l %.10b %.10M"
+    # The comment names the rule and wildcards (the job name is the workflow's id).
+    fields = (
+        "JobID:7,Comment:52,State:11,NumCPUs:6,MinMemory:11,TimeLimit:12,tres-per-job:14,TimeUsed:9"
+    )
     queue = subprocess.run(
-        ["squeue", "-t", "all", "-j", ids, "-o", fields], capture_output=True, text=True
+        ["squeue", "-t", "all", "-j", ids, "-O", fields], capture_output=True, text=True
     )
     return (
-        f"$ squeue -t all -j <the {len(ids.split(','))} job ids> -o '{fields}'\n"
+        f"$ squeue -t all -j <the {len(ids.split(','))} job ids> -O '{fields}'\n"
         f"{queue.stdout}{queue.stderr}\n"
         f"$ scontrol show job {jobs['train'][0]}\n{show_job(jobs['train'][0])}\n"
         f"first run (stderr tail):\n{first.stderr[-3000:]}\n"
