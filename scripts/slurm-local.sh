@@ -11,7 +11,7 @@
 # The cluster: one node with this machine's CPUs and memory, partition `debug` (the default),
 # daemons as root, proctrack/linuxproc and task/none (no cgroups needed), select/cons_tres,
 # no accounting database (jobs are polled with squeue; MinJobAge keeps finished jobs visible
-# for an hour). The node advertises `GPUS` fake GPUs (default 1; no device files) so that a
+# for a day). The node advertises `GPUS` fake GPUs (default 1; no device files) so that a
 # GPU request can be submitted and seen in `scontrol show job`; nothing runs on them.
 # Configuration and state live under $SLURM_LOCAL_DIR (default /var/lib/slurm-local); the
 # config is linked as /etc/slurm/slurm.conf only if that file is absent or ours.
@@ -58,7 +58,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 SchedulerType=sched/backfill
 ReturnToService=2
-MinJobAge=3600
+MinJobAge=86400
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 GresTypes=gpu

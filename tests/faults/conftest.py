@@ -45,12 +45,11 @@ def cli_command(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "latentrepro.cli", *map(str, args)]
 
 
-def run_cli(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """``latentrepro ARGS`` as the workflow runs it; progress lines come at once."""
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``latentrepro ARGS`` as the workflow runs it; progress lines come at once. No wall-clock
+    limit (a loaded machine may take many times the idle time): pytest-timeout guards hangs."""
     env = {**os.environ, "LATENTREPRO_PROGRESS_SECONDS": "0"}
-    return subprocess.run(
-        cli_command(*args), capture_output=True, text=True, timeout=timeout, env=env
-    )
+    return subprocess.run(cli_command(*args), capture_output=True, text=True, env=env)
 
 
 def train_args(dataset: Path, out: Path, resume: Path, epochs: int) -> list[str | Path]:

@@ -48,7 +48,7 @@ def test_the_workflow_refuses_a_nan_setting_before_any_job(tmp_path):
     result = subprocess.run(
         [Path(sys.executable).parent / "snakemake", "-n", "--cores", "1",
          "--snakefile", REPO_ROOT / "Snakefile", "--directory", tmp_path],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode != 0
     assert "models.vae.optimizer.lr: nan is not a finite number" in result.stderr + result.stdout

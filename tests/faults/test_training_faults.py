@@ -51,10 +51,9 @@ def kill_after_two_epochs(dataset: Path, out: Path, resume: Path) -> None:
             cli_command(*train_args(dataset, out, resume, EPOCHS)),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + 240
+        # No wall-clock limit: under load two epochs may take minutes (pytest-timeout guards).
         while not resume.with_name(resume.name + ".prev").exists():
             assert job.poll() is None, "training ended before it could be killed"
-            assert time.monotonic() < deadline, "no second epoch within 240 s"
             time.sleep(0.02)
         job.send_signal(signal.SIGKILL)
         job.wait()

@@ -2,21 +2,27 @@
 single-node cluster). Skipped where no SLURM controller answers.
 
 The smoke DAG runs once locally and once through `snakemake --profile workflow/profiles/slurm`;
-the jobs must have gone through sbatch, the outputs must equal the local run's, a second run
-must submit nothing, and a training job must get the resources params.yaml gives it.
+the jobs must have gone through sbatch and completed, every output under data/ and results/
+must equal the local run's file by file (measured times and memory aside), a second run must
+submit nothing, and a training job must get the resources params.yaml gives it. The fixture
+writes what SLURM saw to evidence.txt in its temporary folder (keep it with --basetemp).
 """
 
+import csv
 import json
+import math
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+import torch
 
 from .conftest import SNAKEMAKE, copy_project, run
 
-pytestmark = [pytest.mark.integration, pytest.mark.slurm, pytest.mark.timeout(5400)]
+pytestmark = [pytest.mark.integration, pytest.mark.slurm, pytest.mark.timeout(10800)]
 
 # Every job asks for 1 CPU, 1500 MB and 15 minutes, training jobs for 3000 MB, 20 minutes and
 # a GPU (the test cluster's node has a fake one): values neither params.yaml nor the executor
@@ -56,7 +62,7 @@ def runs(tmp_path_factory):
         assert local_run.wait() == 0, (base / "local.log").read_text()
     jobs = submitted_jobs(cluster)
     second = run([SNAKEMAKE[0], *SLURM], cluster)
-    (base / "evidence.txt").write_text(evidence(cluster, jobs))
+    (base / "evidence.txt").write_text(evidence(jobs, first, second))
     return {"local": local, "cluster": cluster, "first": first, "second": second, "jobs": jobs}
 
 
@@ -75,13 +81,24 @@ def show_job(job_id: str) -> str:
     ).stdout
 
 
-def evidence(project: Path, jobs: dict[str, list[str]]) -> str:
+def evidence(jobs: dict[str, list[str]], first, second) -> str:
+    """What SLURM saw: every submitted job (squeue keeps finished ones for MinJobAge; the test
+    cluster has no accounting database for sacct), one training job in full, the two runs."""
     ids = ",".join(i for group in jobs.values() for i in group)
-    sacct = subprocess.run(
-        ["sacct", "-j", ids, "-X", "-o", "JobID,JobName%40,State,AllocCPUS,ReqMem,Timelimit"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    return f"{sacct.stdout}{sacct.stderr}\n{show_job(jobs['train'][0])}"
+    # The comment names the rule and wildcards (the job name is the workflow's id).
+    fields = (
+        "JobID:7,Comment:52,State:11,NumCPUs:6,MinMemory:11,TimeLimit:12,tres-per-job:14,TimeUsed:9"
+    )
+    queue = subprocess.run(
+        ["squeue", "-t", "all", "-j", ids, "-O", fields], capture_output=True, text=True
+    )
+    return (
+        f"$ squeue -t all -j <the {len(ids.split(','))} job ids> -O '{fields}'\n"
+        f"{queue.stdout}{queue.stderr}\n"
+        f"$ scontrol show job {jobs['train'][0]}\n{show_job(jobs['train'][0])}\n"
+        f"first run (stderr tail):\n{first.stderr[-3000:]}\n"
+        f"second run:\n{second.stdout}{second.stderr}"
+    )
 
 
 def test_every_job_went_through_sbatch_and_completed(runs):
@@ -102,18 +119,80 @@ def planned_jobs(local: Path) -> dict[str, int]:
     return counts
 
 
+#: Not compared: logs, Snakemake's per-job benchmarks (times, memory), resume files (removed
+#: when a job ends) and directory-output timestamps.
+UNCOMPARED = ("logs/", "results/benchmarks/", "results/clel/benchmarks/", "results/resume/")
+#: Measured, not computed: wall seconds per epoch in every training history, and the CLEL cost
+#: table's seconds per iteration and peak memory (from those histories and benchmarks).
+MEASURED_COLUMNS = {"seconds", "s / iteration", "peak RSS of the training job (MB)"}
+
+
+def output_files(project: Path) -> list[Path]:
+    """Every file the DAG wrote under data/ and results/, relative to ``project``."""
+    files = (p for tree in ("data", "results") for p in (project / tree).rglob("*") if p.is_file())
+    return sorted(
+        rel
+        for rel in (p.relative_to(project) for p in files)
+        if not str(rel).startswith(UNCOMPARED) and rel.name != ".snakemake_timestamp"
+    )
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal values, tensors bit for bit (NaN equal to NaN)."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
+            return False
+        if (a.dtype, a.shape) != (b.dtype, b.shape):
+            return False
+        return torch.equal(a, b) or (
+            a.is_floating_point() and torch.equal(a.isnan(), b.isnan())
+            and torch.equal(a.nan_to_num(), b.nan_to_num())
+        )  # fmt: skip
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return [
+            {k: v for k, v in row.items() if k not in MEASURED_COLUMNS}
+            for row in csv.DictReader(handle)
+        ]
+
+
+def differs(ours: Path, theirs: Path) -> bool:
+    """Whether one output differs from the local run's. torch files are compared as loaded
+    (the archive inside names the temporary file it was written to); JSON without the git
+    revision of the checkout that ran it; CSV without measured columns; the rest byte for byte.
+    """
+    if ours.suffix == ".pt":
+        return not same(*(torch.load(p, weights_only=False) for p in (ours, theirs)))
+    if ours.suffix == ".json":
+        records = [json.loads(p.read_text()) for p in (ours, theirs)]
+        for record in records:
+            if isinstance(record, dict) and isinstance(record.get("provenance"), dict):
+                record["provenance"].pop("git_revision", None)
+        return not same(*records)
+    if ours.suffix == ".csv":
+        return read_csv(ours) != read_csv(theirs)
+    if ours.name.startswith("clel_cost.") and ours.parent.name == "tables":
+        return False  # the .md and .tex of clel_cost.csv (compared) with its measured columns
+    return ours.read_bytes() != theirs.read_bytes()
+
+
 def test_outputs_equal_a_local_run(runs):
     local, cluster = runs["local"], runs["cluster"]
-    tables = sorted(p.relative_to(local) for p in (local / "results/tables").rglob("*.csv"))
-    assert tables
-    for rel in tables:
-        assert (cluster / rel).read_text() == (local / rel).read_text(), rel
-    records = sorted((local / "results/metrics/runs").rglob("*.json"))
-    assert records
-    for path in records:
-        rel = path.relative_to(local)
-        ours, theirs = (json.loads(p.read_text()) for p in (cluster / rel, path))
-        assert ours["metrics"] == theirs["metrics"], rel
+    files = output_files(local)
+    assert output_files(cluster) == files
+    kinds = {p.parts[1] if p.parts[0] == "results" else "data" for p in files}
+    assert {"data", "checkpoints", "metrics", "latents", "tables", "figures", "clel"} <= kinds
+    different = [str(rel) for rel in files if differs(cluster / rel, local / rel)]
+    assert not different, f"{len(different)} of {len(files)} outputs differ: {different}"
 
 
 def test_a_second_run_submits_nothing(runs):
