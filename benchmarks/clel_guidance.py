@@ -34,9 +34,9 @@ import torch.nn.functional as F
 from latentrepro.clel_config import clel_train_config
 from latentrepro.config import load_params
 from latentrepro.data.images import ImageSplit
+from latentrepro.evaluation.image_ebm import load_classifier
 from latentrepro.models import build_model
 from latentrepro.models.image.conditional import attribute_directions
-from latentrepro.models.image.evaluation import load_classifier
 from latentrepro.sampling.sgld import SGLDConfig, sgld
 from latentrepro.train import Optimisers
 
