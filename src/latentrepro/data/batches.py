@@ -7,7 +7,7 @@ sees exactly the batches an uninterrupted one would.
 Two batchings (``train.batching``, ``evaluate.batching``; :data:`BATCHINGS`):
 
 - ``shuffled``: a random permutation cut into consecutive batches, so a batch mixes lengths and
-  the decoder runs over padding up to the batch's longest sentence (on PTB, batch 32: 2.11
+  the decoder runs over padding up to the batch's longest sentence (on PTB train, batch 32: 1.85
   decoder steps per target token, ``benchmarks/padding.py``).
 - ``bucketed`` (the default): the epoch's indices are sorted by length, ties in a random order,
   cut into consecutive batches of ``batch_size``, and the batches are visited in a random order
