@@ -44,6 +44,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 
@@ -54,6 +55,28 @@ PAPER_LEVELS = (0, 100, 200, 300, 400, 500, 999)
 
 #: A level-conditioned score ``f(y [N, D], t [N]) -> [N]``.
 LevelScore = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class StageScores(Protocol):
+    """A :data:`LevelScore` that can bind one stage's levels up front: ``at_levels(t, dtype)``
+    returns ``y -> f(y, t)`` with the work that depends on ``t`` alone done once (LDEBM's time
+    embedding and temperatures), not at every Langevin step. Values are the same as ``f``'s."""
+
+    def __call__(self, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor: ...
+
+    def at_levels(
+        self, t: torch.Tensor, dtype: torch.dtype
+    ) -> Callable[[torch.Tensor], torch.Tensor]: ...
+
+
+def bind_levels(
+    f: LevelScore | StageScores, t: torch.Tensor, dtype: torch.dtype
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``y -> f(y, t)`` for a stage's fixed levels ``t``, through ``f.at_levels`` if it has one."""
+    at_levels = getattr(f, "at_levels", None)
+    if at_levels is not None:
+        return at_levels(t, dtype)
+    return lambda y: f(y, t)
 
 
 @dataclass(frozen=True)
@@ -130,21 +153,25 @@ class DiffusionSchedule:
 
 
 def level_energy(
-    f: LevelScore, schedule: DiffusionSchedule, t: torch.Tensor, x_next: torch.Tensor
+    f: LevelScore | StageScores,
+    schedule: DiffusionSchedule,
+    t: torch.Tensor,
+    x_next: torch.Tensor,
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """The energy ``-log p`` (up to a constant) of stage ``t`` (``[N]``, one per chain) given
     ``x_next`` = x_{t+1}: the recovery's Gaussian is centred at x_{t+1}, the top's at 0."""
-    var = schedule.sigma.to(x_next)[t].pow(2).unsqueeze(-1)
+    two_var = 2 * schedule.sigma.to(x_next)[t].pow(2).unsqueeze(-1)
     centre = x_next * schedule.is_recovery.to(x_next)[t].unsqueeze(-1)
+    score = bind_levels(f, t, x_next.dtype)
 
     def energy(y: torch.Tensor) -> torch.Tensor:
-        return -f(y, t) + ((y - centre).pow(2) / (2 * var)).sum(-1)
+        return -score(y) + ((y - centre).pow(2) / two_var).sum(-1)
 
     return energy
 
 
 def sample_stage(
-    f: LevelScore,
+    f: LevelScore | StageScores,
     schedule: DiffusionSchedule,
     t: torch.Tensor,
     x_next: torch.Tensor,
@@ -159,7 +186,7 @@ def sample_stage(
 
 
 def sample_levels(
-    f: LevelScore,
+    f: LevelScore | StageScores,
     schedule: DiffusionSchedule,
     x_start: torch.Tensor,
     steps: int,
@@ -168,8 +195,8 @@ def sample_levels(
     """From ``x_start`` = x_L (N(0, I) draws) down to x_0: the top stage, then every recovery,
     ``steps`` Langevin steps each (``schedule.pairs * steps`` energy gradients; Gao et al.
     2021, Algorithm 2)."""
-    x = x_start
+    x, scales = x_start, schedule.scale.tolist()  # host floats: the schedule lives on the CPU
     for t in reversed(range(schedule.pairs)):
         level = torch.full((x.size(0),), t, dtype=torch.long, device=x.device)
-        x = sample_stage(f, schedule, level, x, steps, generator) / schedule.scale[t].item()
+        x = sample_stage(f, schedule, level, x, steps, generator) / scales[t]
     return x

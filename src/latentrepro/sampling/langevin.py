@@ -47,6 +47,8 @@ def langevin(
     Every row is an independent chain; ``energy`` must return one value per row, so the gradient
     of its sum is the per-chain gradient. ``step_size`` is a float or a ``[N, 1]`` tensor (one
     step per chain). The result is detached. Parameters of ``energy`` receive no gradient.
+    Finiteness is checked after every step but read back once, after the last: a chain that
+    diverges runs to the end before the error (which names the first non-finite step).
 
     Raises:
         ValueError: ``steps < 0`` or a non-positive float ``step_size``.
@@ -59,19 +61,34 @@ def langevin(
     elif not bool((step_size > 0).all()):
         raise ValueError("langevin.step_size: every per-chain step size must be > 0")
     z = z.detach()
-    for step in track(range(steps), f"Langevin ({len(z)} chains)", unit="steps"):
+    drift, spread = 0.5 * step_size**2, noise * step_size  # the same products as per step
+    finite = []  # one flag per step, left on z's device: no host sync inside the loop
+    for _ in track(range(steps), f"Langevin ({len(z)} chains)", unit="steps"):
         z.requires_grad_(True)
         with torch.enable_grad():
             (grad,) = torch.autograd.grad(energy(z).sum(), z)
         eps = torch.randn(z.shape, generator=generator, device=z.device, dtype=z.dtype)
-        z = (z - 0.5 * step_size**2 * grad + noise * step_size * eps).detach()
-        if not bool(torch.isfinite(z).all()):
-            raise NonFiniteSampleError(
-                f"Langevin sampling became non-finite at step {step + 1} of {steps} "
-                f"(step size {_describe(step_size)}); lower langevin.step_size or the learning "
-                "rate of the energy network"
-            )
+        z = (z - drift * grad + spread * eps).detach()
+        finite.append(torch.isfinite(z).all())
+    bad = first_false(finite)
+    if bad is not None:
+        raise NonFiniteSampleError(
+            f"Langevin sampling became non-finite at step {bad + 1} of {steps} "
+            f"(step size {_describe(step_size)}); lower langevin.step_size or the learning "
+            "rate of the energy network"
+        )
     return z
+
+
+def first_false(flags: list[torch.Tensor]) -> int | None:
+    """The index of the first False among per-step boolean scalars, or None: one host read for
+    the whole chain instead of one per step (each read waits for the device)."""
+    if not flags:
+        return None
+    ok = torch.stack(flags)
+    if bool(ok.all()):
+        return None
+    return int(ok.logical_not().nonzero()[0, 0])
 
 
 def _describe(step_size: float | torch.Tensor) -> str:

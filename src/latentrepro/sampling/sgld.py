@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from latentrepro.progress import track
+from latentrepro.sampling.langevin import first_false
 
 EnergyFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -49,15 +50,16 @@ def sgld(energy: EnergyFn, x: torch.Tensor, config: SGLDConfig) -> torch.Tensor:
     Returns a detached tensor. The energy network's parameters receive no gradient, and the
     caller's grad mode (e.g. ``torch.no_grad`` during evaluation) does not matter. The noise is
     drawn with ``torch.randn_like`` once per step, after the gradient, as in the authors' code,
-    so equal seeds give equal chains.
+    so equal seeds give equal chains. The gradient's finiteness is read back once, after the
+    last step (a diverging chain runs to the end before the error names the first bad step).
     """
     x = x.detach().clone()
+    finite = []  # one flag per step, read back once after the loop (no host sync per step)
     with torch.enable_grad():
         for _ in track(range(config.steps), f"SGLD ({len(x)} chains)", unit="steps"):
             x.requires_grad_(True)
             (grad,) = torch.autograd.grad(energy(x).sum(), x)
-            if not torch.isfinite(grad).all():
-                raise FloatingPointError("SGLD: the energy gradient became NaN or infinite")
+            finite.append(torch.isfinite(grad).all())
             if config.grad_clip is not None:
                 grad = grad.clamp(-config.grad_clip, config.grad_clip)
             x = x.detach() - config.step_size * grad
@@ -65,4 +67,9 @@ def sgld(energy: EnergyFn, x: torch.Tensor, config: SGLDConfig) -> torch.Tensor:
                 x = x + config.noise_std * torch.randn_like(x)
             if config.low is not None or config.high is not None:
                 x = x.clamp(config.low, config.high)
+    bad = first_false(finite)
+    if bad is not None:
+        raise FloatingPointError(
+            f"SGLD: the energy gradient became NaN or infinite at step {bad + 1} of {config.steps}"
+        )
     return x.detach()

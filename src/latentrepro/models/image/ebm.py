@@ -143,9 +143,8 @@ class ImageEBM(nn.Module):
         penalty = self.alpha * (e_pos.square() + e_neg.square()).mean()
         extra, logs = self.guidance_loss(x_pos, f_pos, f_neg)
         loss = cd + penalty + extra
-        logs.update(
-            loss=loss.item(), cd=cd.item(), e_pos=e_pos.mean().item(), e_neg=e_neg.mean().item()
-        )
+        values = torch.stack([v.detach() for v in (loss, cd, e_pos.mean(), e_neg.mean())])
+        logs.update(zip(("loss", "cd", "e_pos", "e_neg"), values.tolist(), strict=True))
         return loss, logs
 
     def guidance_loss(

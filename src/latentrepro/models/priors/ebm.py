@@ -213,10 +213,8 @@ class LatentEBMPrior(EBMPrior):
         f_pos = self.f(z)
         negatives = self.sample(z.size(0))
         f_neg = self.f(negatives)
-        return -f_pos + f_neg.mean(), {
-            "f_pos": f_pos.mean().item(),
-            "f_neg": f_neg.mean().item(),
-        }
+        means = torch.stack([f_pos.detach().mean(), f_neg.detach().mean()]).tolist()  # one sync
+        return -f_pos + f_neg.mean(), dict(zip(("f_pos", "f_neg"), means, strict=True))
 
     def kl_surrogate(
         self, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor

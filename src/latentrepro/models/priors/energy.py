@@ -169,6 +169,15 @@ class DiffusionEnergyNet(nn.Module):
             spectral=cfg.get("spectral_norm", True),
         )
 
-    def forward(self, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        h = torch.cat([self.z_embed(y), self.t_embed(self.time_table[t].to(y.dtype))], dim=-1)
+    def time_features(self, t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """h_t ``[N, hidden]``: it depends on the levels alone, so a Langevin stage (fixed t)
+        computes it once instead of at every step."""
+        return self.t_embed(self.time_table[t].to(dtype))
+
+    def forward(
+        self, y: torch.Tensor, t: torch.Tensor, time_features: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The K logits; ``time_features`` is :meth:`time_features` of ``t`` when precomputed."""
+        h_t = self.time_features(t, y.dtype) if time_features is None else time_features
+        h = torch.cat([self.z_embed(y), h_t], dim=-1)
         return self.out(self.blocks(self.join(h)))

@@ -49,6 +49,7 @@ modules/ldebm.py:301-409), a density other than the one it samples; that is not 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,22 @@ class RecoveryTerms:
     def negative(self) -> torch.Tensor:
         """The batch mean of the weighted negative scores (a scalar)."""
         return (self.negative_level + self.negative_top).mean()
+
+
+@dataclass(frozen=True)
+class _StageScores:
+    """A prior's ``f`` with its ``at_levels`` (:class:`~latentrepro.sampling.diffusion.StageScores`),
+    what the samplers are given."""
+
+    prior: DiffusionEBMPrior
+
+    def __call__(self, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.prior.f(y, t)
+
+    def at_levels(
+        self, t: torch.Tensor, dtype: torch.dtype
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        return self.prior.at_levels(t, dtype)
 
 
 class DiffusionEBMPrior(EBMPrior):
@@ -130,6 +147,9 @@ class DiffusionEBMPrior(EBMPrior):
         }
         for name, value in constants.items():
             self.register_buffer(name, value.to(torch.float64), persistent=False)
+        # The same constants as host floats where a scalar multiplies a tensor, so that no
+        # training step or level loop reads a device buffer back (a sync on a GPU).
+        self._floats = {name: value.tolist() for name, value in constants.items()}
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any], latent_dim: int) -> DiffusionEBMPrior:
@@ -189,6 +209,28 @@ class DiffusionEBMPrior(EBMPrior):
         """The level-t score of the stage's density, g(y, t) / s_t^2, ``[N]``."""
         return self.g(y, t) / self.temperature.to(y.dtype)[self._level(t, y.size(0))]
 
+    @property
+    def stage_scores(self) -> _StageScores:
+        """``f`` for the samplers, binding each stage's levels once (:meth:`at_levels`)."""
+        return _StageScores(self)
+
+    def at_levels(
+        self, t: torch.Tensor, dtype: torch.dtype
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``y -> f(y, t)`` for the fixed levels ``t`` of a Langevin stage, with the time
+        embedding and the temperatures computed once (no gradient reaches them in Langevin).
+        A network without :meth:`~DiffusionEnergyNet.time_features` is called as ``f``."""
+        if not isinstance(self.net, DiffusionEnergyNet):
+            return lambda y: self.f(y, t)
+        with torch.no_grad():
+            time_features = self.net.time_features(t, dtype)
+            temperature = self.temperature.to(dtype)[t]
+
+        def score(y: torch.Tensor) -> torch.Tensor:
+            return self.net(y, t, time_features).logsumexp(-1) / temperature
+
+        return score
+
     def symbol_logits(self, z: torch.Tensor) -> torch.Tensor:
         """g(z, 0): p(y | z) for evaluation (the authors score z itself at level 0)."""
         return self.logits(z, 0)
@@ -197,8 +239,9 @@ class DiffusionEBMPrior(EBMPrior):
         """The level-0 input y_0 = a_1 x_0 of a posterior sample, x_0 = a-bar_0 z + sigma-bar_0
         eps, on which training computes I(y; z) and the cluster cross-entropy
         (unsup_attr_discovery.py:792-803)."""
-        x0 = self.marginal_scale[0].item() * z + self.sigma_bar[0].item() * torch.randn_like(z)
-        return self.scale[0].item() * x0
+        c = self._floats
+        x0 = c["marginal_scale"][0] * z + c["sigma_bar"][0] * torch.randn_like(z)
+        return c["scale"][0] * x0
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """x_L ~ N(0, I), then the top and every recovery: ``pairs * steps`` Langevin steps."""
@@ -206,7 +249,7 @@ class DiffusionEBMPrior(EBMPrior):
         x = torch.randn(
             n, self.latent_dim, generator=generator, device=self.scale.device, dtype=dtype
         )
-        return sample_levels(self.f, self.schedule, x, self.steps, generator)
+        return sample_levels(self.stage_scores, self.schedule, x, self.steps, generator)
 
     def recovery_terms(self, z: torch.Tensor) -> RecoveryTerms:
         """One training draw for the latents ``z`` ``[N, D]`` (modules/ldebm.py:477-589), with
@@ -218,9 +261,11 @@ class DiffusionEBMPrior(EBMPrior):
         top_level = torch.full((n,), top, dtype=torch.long, device=z.device)
         x_top, x_above = self._pair(z, top_level)
         y = self.scale.to(z.dtype)[t].unsqueeze(-1) * x_t
-        y_neg = sample_stage(self.f, self.schedule, t, x_next.detach(), self.steps)
-        top_neg = sample_stage(self.f, self.schedule, top_level, x_above.detach(), self.steps)
-        w, w_top = self.level_weight.to(z.dtype)[t], self.level_weight[top].item()
+        y_neg = sample_stage(self.stage_scores, self.schedule, t, x_next.detach(), self.steps)
+        top_neg = sample_stage(
+            self.stage_scores, self.schedule, top_level, x_above.detach(), self.steps
+        )
+        w, w_top = self.level_weight.to(z.dtype)[t], self._floats["level_weight"][top]
         return RecoveryTerms(
             level=t,
             data_level=w * self.g(y, t),
@@ -241,12 +286,11 @@ class DiffusionEBMPrior(EBMPrior):
     @staticmethod
     def _logs(terms: RecoveryTerms) -> dict[str, float]:
         # Logged under the names the other EBM priors use, for one set of training curves.
-        return {
-            "f_pos": terms.data_level.mean().item(),
-            "f_neg": terms.negative_level.mean().item(),
-            "f_top_pos": terms.data_top.mean().item(),
-            "f_top_neg": terms.negative_top.mean().item(),
-        }
+        means = torch.stack(
+            [t.detach().mean() for t in (terms.data_level, terms.negative_level,
+                                         terms.data_top, terms.negative_top)]
+        ).tolist()  # fmt: skip
+        return dict(zip(("f_pos", "f_neg", "f_top_pos", "f_top_neg"), means, strict=True))
 
     def density_loss(self, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """-data + negative: its gradient in the network's parameters is the authors'
@@ -276,7 +320,7 @@ class DiffusionEBMPrior(EBMPrior):
         m, top = self.log_partition_samples, self.schedule.top
         total = torch.zeros(x.size(0), dtype=x.dtype, device=x.device)
         for t in range(top):
-            a, sigma = self.scale[t].item(), self.sigma[t].item()
+            a, sigma = self._floats["scale"][t], self._floats["sigma"][t]
             y = a * x
             x = y + sigma * torch.randn_like(y)
             draws = x.unsqueeze(0) + sigma * torch.randn(
@@ -284,7 +328,7 @@ class DiffusionEBMPrior(EBMPrior):
             )
             log_z = logmeanexp(self.f(draws.reshape(-1, self.latent_dim), t).view(m, -1), 0)
             total += self.f(y, t) - log_z + self.latent_dim * math.log(a)
-        sigma_top = self.sigma[top].item()
+        sigma_top = self._floats["sigma"][top]
         ref = sigma_top * torch.randn(m, self.latent_dim, dtype=x.dtype, device=x.device)
         log_z_top = logmeanexp(self.f(ref, top), 0)
         log_gauss = -0.5 * (
