@@ -27,7 +27,7 @@ from latentrepro import codegraph
 
 #: (layer, module prefixes), lowest first; a module's layer is that of its longest prefix.
 LAYERS = [
-    ("foundation", ["latentrepro", "density", "errors", "io", "progress", "codegraph"]),
+    ("foundation", ["latentrepro", "density", "errors", "io", "progress", "codegraph", "scalars"]),
     ("data", ["data"]),
     ("config", ["config", "clel_config", "provenance"]),
     ("metrics", ["metrics"]),

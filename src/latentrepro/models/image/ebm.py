@@ -34,6 +34,7 @@ from latentrepro.models.image.networks import EnergyNet
 from latentrepro.progress import track
 from latentrepro.sampling.replay_buffer import ReplayBuffer
 from latentrepro.sampling.sgld import SGLDConfig, sgld
+from latentrepro.scalars import host_floats
 
 Batch = dict[str, torch.Tensor]
 
@@ -143,8 +144,9 @@ class ImageEBM(nn.Module):
         penalty = self.alpha * (e_pos.square() + e_neg.square()).mean()
         extra, logs = self.guidance_loss(x_pos, f_pos, f_neg)
         loss = cd + penalty + extra
-        values = torch.stack([v.detach() for v in (loss, cd, e_pos.mean(), e_neg.mean())])
-        logs.update(zip(("loss", "cd", "e_pos", "e_neg"), values.tolist(), strict=True))
+        logs.update(
+            host_floats({"loss": loss, "cd": cd, "e_pos": e_pos.mean(), "e_neg": e_neg.mean()})
+        )
         return loss, logs
 
     def guidance_loss(

@@ -30,6 +30,7 @@ from latentrepro.density import gaussian_kl, log_standard_normal, logmeanexp
 from latentrepro.models.priors.base import Prior
 from latentrepro.models.priors.energy import EnergyMLP
 from latentrepro.sampling import check_step_size, langevin
+from latentrepro.scalars import host_floats
 
 
 def check_symbols(symbols: Any, name: str = "prior.symbols") -> int:
@@ -213,8 +214,8 @@ class LatentEBMPrior(EBMPrior):
         f_pos = self.f(z)
         negatives = self.sample(z.size(0))
         f_neg = self.f(negatives)
-        means = torch.stack([f_pos.detach().mean(), f_neg.detach().mean()]).tolist()  # one sync
-        return -f_pos + f_neg.mean(), dict(zip(("f_pos", "f_neg"), means, strict=True))
+        logs = host_floats({"f_pos": f_pos.mean(), "f_neg": f_neg.mean()})
+        return -f_pos + f_neg.mean(), logs
 
     def kl_surrogate(
         self, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor

@@ -60,6 +60,7 @@ from latentrepro.models.priors.ebm import EBMPrior, check_symbols
 from latentrepro.models.priors.energy import DiffusionEnergyNet
 from latentrepro.sampling import DiffusionSchedule, sample_levels
 from latentrepro.sampling.diffusion import PAPER_LEVELS, sample_stage
+from latentrepro.scalars import host_floats
 
 
 @dataclass
@@ -286,11 +287,14 @@ class DiffusionEBMPrior(EBMPrior):
     @staticmethod
     def _logs(terms: RecoveryTerms) -> dict[str, float]:
         # Logged under the names the other EBM priors use, for one set of training curves.
-        means = torch.stack(
-            [t.detach().mean() for t in (terms.data_level, terms.negative_level,
-                                         terms.data_top, terms.negative_top)]
-        ).tolist()  # fmt: skip
-        return dict(zip(("f_pos", "f_neg", "f_top_pos", "f_top_neg"), means, strict=True))
+        return host_floats(
+            {
+                "f_pos": terms.data_level.mean(),
+                "f_neg": terms.negative_level.mean(),
+                "f_top_pos": terms.data_top.mean(),
+                "f_top_neg": terms.negative_top.mean(),
+            }
+        )
 
     def density_loss(self, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """-data + negative: its gradient in the network's parameters is the authors'
