@@ -23,8 +23,6 @@ rule all:
     input:
         rules.report.output,
         EXTRA_TARGETS,
-        # Everything of CLEL's DVC stage, the FID classifier's own evaluation included.
-        rules.all_clel.input,
 
 
 check_resource_rules()

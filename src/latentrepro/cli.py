@@ -112,7 +112,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     family, evaluator = get_family(train_config), get_evaluator(train_config)
     model = build_model(train_config, data, args.seed)
     model.load_state_dict(checkpoint["state_dict"])
-    settings = args.settings["evaluate"]
+    settings = with_extractor(args.settings["evaluate"], args.extractor, data)
     device = resolve_device(args.settings["device"])
     split_file, names = data / f"{args.split}.pt", {}
     if (data / "vocab.json").is_file():  # text: whole sentences or cut as in training
@@ -147,6 +147,31 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     save_torch(args.latents, latents)
     write_json(args.out, record)
     print(json.dumps(metrics, indent=1))
+
+
+def with_extractor(
+    settings: dict[str, Any], extractor: str | None, data: Path
+) -> dict[str, Any]:
+    """``settings`` with its FID feature extractor located: a ``classifier`` extractor reads
+    the checkpoint ``extractor`` (a trained image_classifier run on ``data``), an ``inception``
+    one the weights file fetched into the directory ``extractor`` (registry ``inception_fid``).
+    The settings' hash (provenance) is taken before, so where the files lie is not part of it."""
+    if "extractor" not in settings:
+        return settings
+    spec = dict(settings["extractor"])
+    if extractor is None:
+        raise ValueError(
+            f"evaluate: extractor {spec['kind']!r} needs --extractor (a classifier checkpoint "
+            "or the inception_fid weights directory)"
+        )
+    if spec["kind"] == "classifier":
+        spec.update(checkpoint=extractor, data=str(data))
+    else:
+        from latentrepro.data.registry import get_dataset
+
+        (file,) = get_dataset("inception_fid").files
+        spec["weights"] = str(Path(extractor) / file.path)
+    return {**settings, "extractor": spec}
 
 
 def undefined_as_null(
@@ -294,8 +319,14 @@ def cmd_check_params(args: argparse.Namespace) -> None:
 
 
 def cmd_show_config(args: argparse.Namespace) -> None:
-    from latentrepro import clel_config
-    from latentrepro.config import active_profile, evaluate_config, experiments, train_config
+    from latentrepro.config import (
+        active_profile,
+        conditional_config,
+        conditional_runs,
+        evaluate_config,
+        experiments,
+        train_config,
+    )
 
     overrides = {**dict(_parse_override(item) for item in args.set), "profile": args.profile}
     params = load_params(args.params, overrides)
@@ -303,19 +334,10 @@ def cmd_show_config(args: argparse.Namespace) -> None:
     for run in runs(params):
         key = f"{run.dataset}/{run.model}/seed{run.seed}"
         jobs[f"train {key}"] = train_config(params, run.dataset, run.model)
-        jobs[f"evaluate {key}"] = evaluate_config(params)
-    if clel_config.clel_profile(params) is not None:
-        clel_runs = clel_config.clel_runs(params)
-        for dataset in sorted({run.dataset for run in clel_runs}):
-            jobs[f"clel_classifier {dataset}"] = clel_config.classifier_train_config(
-                params, dataset
-            )
-        for run in clel_runs:
-            key = f"{run.dataset}/{run.model}/seed{run.seed}"
-            jobs[f"clel_train {key}"] = clel_config.clel_train_config(
-                params, run.dataset, run.model
-            )
-        jobs["clel_evaluate"] = clel_config.clel_evaluate_config(params, "CLASSIFIER", "DATA")
+        jobs[f"evaluate {key}"] = evaluate_config(params, run.dataset, run.model)
+    for run in conditional_runs(params):
+        key = f"{run.dataset}/{run.model}/seed{run.seed}"
+        jobs[f"conditional {key}"] = conditional_config(params, run.dataset, run.model)
     resolved = {
         "profile": args.profile,
         "experiments": experiments(params),
@@ -392,8 +414,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("evaluate", cmd_evaluate, "compute the metrics of a trained model on a split")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True)
-    p.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    p.add_argument("--split", default="test", choices=["train", "valid", "test", "train+valid"])
     p.add_argument("--settings", type=_json, required=True, help="estimator settings (JSON)")
+    p.add_argument(
+        "--extractor",
+        default=None,
+        help="FID features (image EBMs): the classifier checkpoint, or the Inception weights "
+        "directory, of the settings' extractor",
+    )
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--manifest", required=True, help="raw dataset manifest (for sha256 provenance)")
     p.add_argument("--out", required=True)

@@ -96,7 +96,7 @@ def validate_params(
         problems = _schema_problems(validator, params, overridden, source)
         problems = [p for p in problems if not _inherited(p, written)]
     if not problems:
-        problems = _cross_reference_problems(params)
+        problems = _cross_reference_problems(params, schema)
     if problems:
         where = f"params.yaml with {source} overrides" if overrides else "params.yaml"
         raise ParamsError(f"invalid {where}:\n  " + "\n  ".join(problems))
@@ -314,7 +314,7 @@ def _describe(err: jsonschema.ValidationError) -> str:
     return f"{where}: {err.message}"
 
 
-def _cross_reference_problems(params: dict[str, Any]) -> list[str]:
+def _cross_reference_problems(params: dict[str, Any], schema: Mapping[str, Any]) -> list[str]:
     from latentrepro.data.registry import REGISTRY
 
     problems = _schedule_problems(params) + _pairing_problems(params)
@@ -330,10 +330,12 @@ def _cross_reference_problems(params: dict[str, Any]) -> list[str]:
                     problems.append(f"{where}.datasets: {dataset!r} has no entry under datasets")
                 if dataset not in REGISTRY:
                     problems.append(f"{where}.datasets: {dataset!r} is not a registered dataset")
+            known = [m for m in exp["models"] if m in params["models"]]
             for model in exp["models"]:
                 if model not in params["models"]:
                     problems.append(f"{where}.models: {model!r} has no entry under models")
-                    continue
+            problems += _experiment_model_problems(params, schema, exp, known, where)
+            for model in known:
                 family = params["models"][model]["arch"]
                 networks = model_archs(params, model)
                 for dataset in exp["datasets"]:
@@ -342,13 +344,39 @@ def _cross_reference_problems(params: dict[str, Any]) -> list[str]:
                             f"{where}: model {model!r} needs archs.{family}.{dataset}, which is missing"
                         )
                 problems += _batch_chunk_problems(params, model, pname, ename)
-        problems += _budget_problems(profile, pname)
+            if not problems:
+                problems += _image_problems(params, profile, exp, where)
+        problems += _job_problems(params, profile, pname)
     return sorted(set(problems), key=problems.index)
+
+
+def _experiment_model_problems(
+    params: dict[str, Any],
+    schema: Mapping[str, Any],
+    exp: Mapping[str, Any],
+    models: list[str],
+    where: str,
+) -> list[str]:
+    """An experiment's ``model`` and ``per_model`` settings, merged over its models, must give
+    valid models (a misspelled key or a wrong type is named at the experiment)."""
+    problems = [
+        f"{where}.per_model: {name!r} is not a model of the experiment ({exp['models']})"
+        for name in exp.get("per_model", {})
+        if name not in exp["models"]
+    ]
+    if not (exp.get("model") or exp.get("per_model")):
+        return problems
+    validator = jsonschema.Draft202012Validator({"$ref": "#/$defs/model", "$defs": schema["$defs"]})
+    for model in models:
+        merged = settings_of(params, model, exp)
+        for err in sorted(validator.iter_errors(merged), key=lambda e: e.json_path):
+            problems.append(f"{where} (model {model!r}): " + _describe(err))
+    return problems
 
 
 def _batch_chunk_problems(params: dict[str, Any], model: str, pname: str, ename: str) -> list[str]:
     """DG-VAE's chunk size |b| must divide the batch size of every experiment that trains it."""
-    chunk = params["models"][model]["regulariser"].get("batch_chunk")
+    chunk = params["models"][model].get("regulariser", {}).get("batch_chunk")
     profile = params["profiles"][pname]
     override = profile["experiments"][ename].get("train", {})
     where = (
@@ -363,21 +391,94 @@ def _batch_chunk_problems(params: dict[str, Any], model: str, pname: str, ename:
     ]
 
 
-def _budget_problems(profile: dict[str, Any], pname: str) -> list[str]:
-    """A (dataset, model) job is one checkpoint, so every experiment that lists it must give it
-    the same training budget."""
+def _job_problems(params: dict[str, Any], profile: dict[str, Any], pname: str) -> list[str]:
+    """A (dataset, model) job is one checkpoint and one evaluation, so every experiment that
+    lists it must give it the same training budget, model settings and estimator settings."""
     problems = []
     seen: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     for ename, exp in profile["experiments"].items():
-        budget = {**profile["train"], **exp.get("train", {})}
         for dataset, model in itertools.product(exp["datasets"], exp["models"]):
-            first = seen.setdefault((dataset, model), (ename, budget))
-            if first[1] != budget:
+            if model not in params["models"]:
+                continue
+            job = {
+                "train": budget_of(profile["train"], exp.get("train", {})),
+                "model": settings_of(params, model, exp),
+                "evaluate": merge_over(profile.get("evaluate", {}), exp.get("evaluate", {})),
+            }
+            first_name, first = seen.setdefault((dataset, model), (ename, job))
+            for part in job:
+                if first[part] != job[part]:
+                    problems.append(
+                        f"profiles.{pname}.experiments: {model!r} on {dataset!r} is in "
+                        f"experiments {first_name!r} and {ename!r} with different {part} "
+                        f"settings ({first[part]} and {job[part]}); give them the same {part} block"
+                    )
+    return problems
+
+
+def _image_problems(
+    params: dict[str, Any], profile: dict[str, Any], exp: Mapping[str, Any], where: str
+) -> list[str]:
+    """Cross-references of image experiments: registered image datasets, a replay buffer
+    that holds a batch and the FID samples, Normalize statistics per channel, and FID
+    extractors and conditional scorers that are classifier runs on the same dataset."""
+    from latentrepro.data.registry import REGISTRY
+
+    families = {m: params["models"][m]["arch"] for m in exp["models"]}
+    image_models = [m for m, family in families.items() if family.startswith("image_")]
+    if not image_models:
+        return []
+    problems = [
+        f"{where}.datasets: {dataset!r} is not a registered image dataset"
+        for dataset in exp["datasets"]
+        if REGISTRY[dataset].kind != "images"
+    ]
+    block = merge_over(profile.get("evaluate", {}), exp.get("evaluate", {}))
+    batch = budget_of(profile["train"], exp.get("train", {}))["batch_size"]
+    for model in (m for m in image_models if families[m] == "image_ebm"):
+        settings = settings_of(params, model, exp)
+        buffer = settings["replay_buffer"]["size"]
+        if buffer < batch:
+            problems.append(
+                f"{where} (model {model!r}): replay_buffer.size {buffer} is smaller than the "
+                f"batch (train.batch_size {batch}); each step draws a batch of distinct entries"
+            )
+        for key in ("fid", "extractor"):
+            if key not in block:
+                problems.append(f"{where}.evaluate.{key}: needed by the image_ebm model {model!r}")
+        fid = block.get("fid", {})
+        if fid.get("protocol") == "replay" and fid["samples"] > buffer:
+            problems.append(
+                f"{where}.evaluate.fid.samples: {fid['samples']} exceeds replay_buffer.size "
+                f"{buffer} of {model!r} (evaluation samples are distinct buffer chains)"
+            )
+        for dataset in exp["datasets"]:
+            stats = arch_config(params, dataset, model).get("normalize")
+            if stats and len(stats["mean"]) != len(stats["std"]):
                 problems.append(
-                    f"profiles.{pname}.experiments: {model!r} on {dataset!r} is in experiments "
-                    f"{first[0]!r} and {ename!r} with different train budgets ({first[1]} and "
-                    f"{budget}); give them the same train block"
+                    f"archs.image_ebm.{dataset}.normalize: {len(stats['mean'])} means but "
+                    f"{len(stats['std'])} stds"
                 )
+    tools = {"evaluate.extractor.model": block.get("extractor", {}).get("model")}
+    if "conditional" in exp:
+        tools["conditional.scorer"] = exp["conditional"]["scorer"]
+        guided = exp["conditional"]["model"]
+        if guided not in image_models or not settings_of(params, guided, exp).get("guidance"):
+            problems.append(
+                f"{where}.conditional.model: {guided!r} is not a guided image_ebm model of the "
+                f"experiment ({exp['models']})"
+            )
+    for key, tool in tools.items():
+        if tool is None:
+            continue
+        if params["models"].get(tool, {}).get("arch") != "image_classifier":
+            problems.append(f"{where}.{key}: {tool!r} is not an image_classifier model")
+            continue
+        problems += [
+            f"{where}.{key}: no experiment of the profile trains {tool!r} on {dataset!r}"
+            for dataset in exp["datasets"]
+            if _first_seed(profile, dataset, tool) is None
+        ]
     return problems
 
 
@@ -385,7 +486,7 @@ def _schedule_problems(params: dict[str, Any]) -> list[str]:
     """Diffusion levels must be strictly increasing (JSON schema cannot say so)."""
     problems = []
     for name, model in params["models"].items():
-        levels = model["prior"].get("diffusion", {}).get("levels")
+        levels = model.get("prior", {}).get("diffusion", {}).get("levels")
         if levels is not None and any(b <= a for a, b in itertools.pairwise(levels)):
             problems.append(
                 f"models.{name}.prior.diffusion.levels: must be strictly increasing, got {levels}"
@@ -403,6 +504,8 @@ def _pairing_problems(params: dict[str, Any]) -> list[str]:
     an EBM prior (caught here rather than by a non-finite loss or an error mid-training)."""
     problems = []
     for name, model in params["models"].items():
+        if "prior" not in model or "regulariser" not in model:
+            continue  # image families: no prior, no regulariser (the schema requires both elsewhere)
         prior, regulariser = model["prior"]["name"], model["regulariser"]["name"]
         where = f"models.{name}.regulariser.name"
         if prior in EBM_PRIORS and regulariser != "ebm":
@@ -424,8 +527,9 @@ def experiments(params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def runs(params: Mapping[str, Any], experiment: str | None = None) -> list[Run]:
-    """Every (dataset, model, seed) the active profile trains, sorted and without repeats."""
-    seeds = active_profile(params)["seeds"]
+    """Every (dataset, model, seed) the active profile trains, sorted and without repeats;
+    an experiment's own ``seeds`` replace the profile's for its runs."""
+    profile = active_profile(params)
     chosen = experiments(params)
     if experiment is not None:
         chosen = {experiment: chosen[experiment]}
@@ -435,9 +539,28 @@ def runs(params: Mapping[str, Any], experiment: str | None = None) -> list[Run]:
             for exp in chosen.values()
             for dataset in exp["datasets"]
             for model in exp["models"]
-            for seed in seeds
+            for seed in exp.get("seeds", profile["seeds"])
         }
     )
+
+
+def trained_run(params: Mapping[str, Any], dataset: str, model: str) -> Run:
+    """The run whose checkpoint other jobs use as a tool (an FID feature extractor, a scorer):
+    ``model`` on ``dataset`` with the first seed of the first experiment that trains it."""
+    seed = _first_seed(active_profile(params), dataset, model)
+    if seed is None:
+        raise ParamsError(
+            f"profiles.{params['profile']}.experiments: no experiment trains {model!r} on "
+            f"{dataset!r}"
+        )
+    return Run(dataset, model, seed)
+
+
+def _first_seed(profile: Mapping[str, Any], dataset: str, model: str) -> int | None:
+    for exp in profile["experiments"].values():
+        if dataset in exp["datasets"] and model in exp["models"]:
+            return exp.get("seeds", profile["seeds"])[0]
+    return None
 
 
 def datasets(params: Mapping[str, Any]) -> list[str]:
@@ -448,20 +571,48 @@ def dataset_config(params: Mapping[str, Any], dataset: str) -> dict[str, Any]:
     return {"name": dataset, **params["datasets"][dataset]}
 
 
-def experiment_budget(profile: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
-    """The training budget of ``model`` on ``dataset`` in ``profile``: the profile's ``train``
-    with the ``train`` keys of the experiment that runs them (validation makes every experiment
-    that lists the pair agree)."""
+def _experiment_of(profile: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
+    """The first experiment of ``profile`` that runs ``model`` on ``dataset`` (validation makes
+    every experiment that lists the pair resolve to the same job settings), else ``{}``."""
     for exp in profile["experiments"].values():
         if dataset in exp["datasets"] and model in exp["models"]:
-            return {**profile["train"], **exp.get("train", {})}
-    return dict(profile["train"])
+            return exp
+    return {}
+
+
+def budget_of(profile_train: Mapping[str, Any], exp_train: Mapping[str, Any]) -> dict[str, Any]:
+    """The profile's ``train`` with an experiment's ``train`` keys over it; a budget given in
+    ``iterations`` replaces one in ``epochs`` and the other way round."""
+    budget = {**profile_train, **exp_train}
+    for given, replaced in (("iterations", "epochs"), ("epochs", "iterations")):
+        if given in exp_train:
+            budget.pop(replaced, None)
+    return budget
+
+
+def experiment_budget(profile: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
+    """The training budget of ``model`` on ``dataset`` in ``profile`` (:func:`budget_of` of
+    the experiment that runs them)."""
+    return budget_of(profile["train"], _experiment_of(profile, dataset, model).get("train", {}))
+
+
+def settings_of(params: Mapping[str, Any], model: str, exp: Mapping[str, Any]) -> dict[str, Any]:
+    """``models.<model>`` with the experiment's ``model`` settings, then its
+    ``per_model.<model>`` ones, merged over it (:func:`merge_over`)."""
+    merged = merge_over(params["models"][model], exp.get("model", {}))
+    return merge_over(merged, exp.get("per_model", {}).get(model, {}))
+
+
+def model_settings(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
+    """The settings of ``model`` in the job that trains it on ``dataset`` (:func:`settings_of`
+    of the experiment that runs them)."""
+    return settings_of(params, model, _experiment_of(active_profile(params), dataset, model))
 
 
 def train_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
     """Everything a training job depends on (and nothing more)."""
     profile = active_profile(params)
-    model_cfg = params["models"][model]
+    model_cfg = model_settings(params, dataset, model)
     return {
         "dataset": dataset_config(params, dataset),
         "model": {"name": model, **model_cfg},
@@ -488,10 +639,84 @@ def _latent_override(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
     return {"latent_dim": model_cfg["latent_dim"]} if "latent_dim" in model_cfg else {}
 
 
-def evaluate_config(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The estimator settings of the active profile (k, chunking, MI aggregation set, AU threshold)."""
+_TEXT_EVALUATE = (
+    "iw_samples", "iw_chunk", "batch_size", "batching", "mi_aggregate", "mi_batch_size",
+    "whole_sentences", "au_threshold", "max_sentences", "hole_samples", "cu_threshold",
+)  # fmt: skip
+#: The ``evaluate`` keys each model family reads (its slice of a profile's estimator
+#: settings): a setting only one family reads reruns that family's evaluations only.
+EVALUATE_KEYS: dict[str, tuple[str, ...]] = {
+    "lstm_vae": _TEXT_EVALUATE,
+    "symbol_vae": (*_TEXT_EVALUATE, "generation"),
+    "point_ebm": (),
+    "image_ebm": ("fid", "extractor"),
+    "image_classifier": ("batch_size",),
+}
+
+
+def _evaluate_block(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
+    """The profile's ``evaluate`` with the ``evaluate`` keys of the experiment that runs
+    ``model`` on ``dataset`` over it."""
     profile = active_profile(params)
-    return {"evaluate": profile["evaluate"], "device": profile["device"]}
+    exp = _experiment_of(profile, dataset, model)
+    return merge_over(profile.get("evaluate", {}), exp.get("evaluate", {}))
+
+
+def evaluate_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
+    """The estimator settings of one evaluation job: the keys of the model's family
+    (:data:`EVALUATE_KEYS`) of :func:`_evaluate_block`, and the device."""
+    block = _evaluate_block(params, dataset, model)
+    keys = EVALUATE_KEYS[params["models"][model]["arch"]]
+    return {
+        "evaluate": {key: block[key] for key in keys if key in block},
+        "device": active_profile(params)["device"],
+    }
+
+
+def evaluate_split(params: Mapping[str, Any], dataset: str, model: str) -> str:
+    """The split an evaluation job scores (``evaluate.split``, default ``test``)."""
+    return _evaluate_block(params, dataset, model).get("split", "test")
+
+
+def conditional_runs(params: Mapping[str, Any]) -> list[Run]:
+    """The runs of the guided models that an experiment's ``conditional`` samples, sorted."""
+    profile = active_profile(params)
+    return sorted(
+        {
+            Run(dataset, exp["conditional"]["model"], seed)
+            for exp in profile["experiments"].values()
+            if "conditional" in exp
+            for dataset in exp["datasets"]
+            for seed in exp.get("seeds", profile["seeds"])
+        }
+    )
+
+
+def _conditional_of(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
+    for exp in active_profile(params)["experiments"].values():
+        settings = exp.get("conditional", {})
+        if settings.get("model") == model and dataset in exp["datasets"]:
+            return settings
+    raise ParamsError(f"no experiment samples {model!r} on {dataset!r} conditionally")
+
+
+def conditional_scorer(params: Mapping[str, Any], dataset: str, model: str) -> Run:
+    """The classifier run that scores the conditional samples of ``model`` on ``dataset``."""
+    return trained_run(params, dataset, _conditional_of(params, dataset, model)["scorer"])
+
+
+def conditional_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
+    """The sampler settings of the conditional samples of ``model`` on ``dataset``, with the
+    label whose classes they are guided toward (the scorer's)."""
+    settings = dict(_conditional_of(params, dataset, model))
+    scorer = settings.pop("scorer")
+    settings.pop("model")
+    return {**settings, "label": arch_config(params, dataset, scorer)["label"]}
+
+
+def family_runs(params: Mapping[str, Any], family: str) -> list[Run]:
+    """The active profile's runs of the models of one family (``arch``)."""
+    return [run for run in runs(params) if params["models"][run.model]["arch"] == family]
 
 
 def config_hash(config: Mapping[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""The CLEL part of the smoke DAG: digits -> classifier -> EBM and CLEL -> FID -> tables."""
+"""The CLEL part of the smoke DAG: digits -> classifier -> EBM and CLEL -> FID -> tables, on the
+generic rules (CLEL is an ordinary model family with ordinary experiments)."""
 
 import json
 
@@ -14,7 +15,7 @@ def test_clel_smoke_targets_name_their_fid_protocol(smoke_run):
     reported = (smoke_run / "results/tables/clel_reported_elsewhere.md").read_text()
     assert "secondary sources, unverified" in reported
     record = json.loads(
-        (smoke_run / "results/clel/metrics/runs/digits/clel/seed0.json").read_text()
+        (smoke_run / "results/metrics/runs/digits/clel/seed0.json").read_text()
     )
     assert record["split"] == "test"
     assert record["metrics"]["generated_samples"] == 500
@@ -27,8 +28,13 @@ def test_clel_smoke_targets_name_their_fid_protocol(smoke_run):
         "conditional accuracy" in conditional
         and "clel, all classes (chance 0.10 / 0.05)" in conditional
     )
-    scores = json.loads((smoke_run / "results/clel/conditional/digits/clel/seed0.json").read_text())
+    scores = json.loads((smoke_run / "results/conditional/digits/clel/seed0.json").read_text())
     assert len(scores["metrics"]["conditional_accuracy"]) == 10
     assert "not the CLEL encoder" in scores["scorer"]
-    for name in ("clel_samples", "clel_conditional"):
+    for name in ("clel_samples", "clel_conditional", "clel_curves", "fid_classifier_latents"):
         assert (smoke_run / f"results/figures/{name}.png").read_bytes()[:4] == b"\x89PNG"
+    # the experiments' generic tables: FID headed by nothing, its extractor in the caption
+    generic = (smoke_run / "results/tables/clel.md").read_text()
+    assert "| digits | clel " in generic and "FID: own classifier" in generic
+    classifier = (smoke_run / "results/tables/fid_classifier.md").read_text()
+    assert "error" in classifier

@@ -121,7 +121,7 @@ def planned_jobs(local: Path) -> dict[str, int]:
 
 #: Not compared: logs, Snakemake's per-job benchmarks (times, memory), resume files (removed
 #: when a job ends) and directory-output timestamps.
-UNCOMPARED = ("logs/", "results/benchmarks/", "results/clel/benchmarks/", "results/resume/")
+UNCOMPARED = ("logs/", "results/benchmarks/", "results/resume/")
 #: Measured, not computed: wall seconds per epoch in every training history, and the CLEL cost
 #: table's seconds per iteration and peak memory (from those histories and benchmarks).
 MEASURED_COLUMNS = {"seconds", "s / iteration", "peak RSS of the training job (MB)"}
@@ -190,7 +190,7 @@ def test_outputs_equal_a_local_run(runs):
     files = output_files(local)
     assert output_files(cluster) == files
     kinds = {p.parts[1] if p.parts[0] == "results" else "data" for p in files}
-    assert {"data", "checkpoints", "metrics", "latents", "tables", "figures", "clel"} <= kinds
+    assert {"data", "checkpoints", "metrics", "latents", "tables", "figures", "conditional"} <= kinds
     different = [str(rel) for rel in files if differs(cluster / rel, local / rel)]
     assert not different, f"{len(different)} of {len(files)} outputs differ: {different}"
 

@@ -8,7 +8,7 @@ its own layer and those below, never one above:
     ``progress``, ``codegraph`` and the package ``__init__``: torch and the standard library
     only.
  1. ``data``: dataset registry, download, parsers, tokenisation, splits and batches.
- 2. ``config``: params.yaml resolution (``config``, ``clel_config``) and ``provenance``.
+ 2. ``config``: params.yaml resolution (``config``) and ``provenance``.
  3. ``metrics``: pure functions of tensors (they may read a dataset's feature extractor).
  4. ``sampling``: Langevin, SGLD, diffusion levels, replay buffer.
  5. ``models``, in four sub-layers: ``models.priors`` < ``models.regularisers`` (whose
@@ -29,7 +29,7 @@ from latentrepro import codegraph
 LAYERS = [
     ("foundation", ["latentrepro", "density", "errors", "io", "progress", "codegraph", "scalars"]),
     ("data", ["data"]),
-    ("config", ["config", "clel_config", "provenance"]),
+    ("config", ["config", "provenance"]),
     ("metrics", ["metrics"]),
     ("sampling", ["sampling"]),
     ("models.priors", ["models.priors"]),

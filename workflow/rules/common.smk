@@ -18,6 +18,8 @@ RUNS = lr.runs(PARAMS)
 DATASETS = lr.datasets(PARAMS)
 EXPERIMENTS = lr.experiments(PARAMS)
 DATA = PARAMS["data"]["root"]
+# The FID Inception weights (registry entry inception_fid), fetched by rule `weights`.
+INCEPTION_WEIGHTS = f"{DATA}/weights/inception_fid"
 # The mirror reaches `latentrepro download` through the environment rather than `params`:
 # where the files come from is not provenance (they are sha256-checked either way), so
 # switching between a mirror and the network must rerun nothing.
@@ -85,9 +87,28 @@ def code(command):
     return [str(f.relative_to(workflow.basedir)) for f in files]
 
 
-def run_paths(pattern):
-    """`pattern` formatted for every (dataset, model, seed) of the active profile."""
-    return [pattern.format(dataset=r.dataset, model=r.model, seed=r.seed) for r in RUNS]
+def checkpoint_of(run):
+    return f"results/checkpoints/{run.dataset}/{run.model}/seed{run.seed}/model.pt"
+
+
+def extractor_input(dataset, model):
+    """What an evaluation's FID extractor reads: the checkpoint of the classifier run it
+    names, or the fetched Inception weights; nothing for models without FID."""
+    spec = lr.evaluate_config(PARAMS, dataset, model)["evaluate"].get("extractor")
+    if spec is None:
+        return []
+    if spec["kind"] == "classifier":
+        return checkpoint_of(lr.trained_run(PARAMS, dataset, spec["model"]))
+    return INCEPTION_WEIGHTS
+
+
+def run_paths(pattern, runs=None):
+    """`pattern` formatted for every (dataset, model, seed) of `runs` (default: every run of
+    the active profile)."""
+    return [
+        pattern.format(dataset=r.dataset, model=r.model, seed=r.seed)
+        for r in (RUNS if runs is None else runs)
+    ]
 
 
 # Rules call the `latentrepro` command: it comes from the project's .venv (`make run` puts it

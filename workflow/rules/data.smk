@@ -22,6 +22,24 @@ rule download:
         " --options {params.options:q}"
 
 
+rule weights:
+    input:
+        code=code("download"),
+    output:
+        directory(INCEPTION_WEIGHTS),
+    log:
+        "logs/download/inception_fid.log",
+    conda:
+        ENV
+    threads: job_threads("weights")
+    resources:
+        **job_resources("weights"),
+    params:
+        root=lambda w, output: os.path.dirname(output[0]),
+    shell:
+        "latentrepro --log {log} download inception_fid --root {params.root}"
+
+
 rule tokenize:
     input:
         raw=f"{DATA}/raw/{{dataset}}",

@@ -105,5 +105,8 @@ def evaluate_image_ebm(
         "sample_sgld_steps": fid["sgld_steps"],
         "train_sgld_steps": model.sgld.steps,
         "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "protocol_names": {
+            "fid": f"FID: {extractor.name}; {fid.get('protocol', 'replay')} protocol"
+        },
     }
     return metrics, {"samples": samples[:KEPT_SAMPLES], "labels": {}}

@@ -48,9 +48,11 @@ def _image_shape(data_dir: Path) -> tuple[int, int, int]:
 
 def _build_image_ebm(config: dict[str, Any], data_dir: Path) -> nn.Module:
     from latentrepro.models.image import CLEL, ImageEBM
+    from latentrepro.models.image.settings import image_ebm_parts
 
-    model_cls = CLEL if config["model"]["guidance"] else ImageEBM
-    return model_cls(_image_shape(data_dir), config["arch"], config["model"])
+    arch, model = image_ebm_parts(config)
+    model_cls = CLEL if model["guidance"] else ImageEBM
+    return model_cls(_image_shape(data_dir), arch, model)
 
 
 def _build_image_classifier(config: dict[str, Any], data_dir: Path) -> nn.Module:

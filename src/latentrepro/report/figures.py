@@ -78,7 +78,9 @@ def plot_training_curves(histories: list[Path], path: Path, title: str) -> Path:
 
 
 def plot_latents(latent_files: list[Path], path: Path, title: str) -> Path:
-    """PCA of the test posterior means (first seed of each run), coloured by the first label."""
+    """PCA of the test posterior means (first seed of each run), coloured by the first label;
+    a run whose family keeps none (image EBMs keep samples, classifiers nothing) gets a panel
+    that says so."""
     panels = list(first_seeds(latent_files).items()) or [(("(no runs)", ""), None)]
     fig, axes = plt.subplots(
         1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False, layout="constrained"
@@ -88,6 +90,10 @@ def plot_latents(latent_files: list[Path], path: Path, title: str) -> Path:
         if file is None:
             continue
         latents = torch.load(file, weights_only=True)
+        if "mu" not in latents:
+            ax.text(0.5, 0.5, "no posterior means\n(no encoder of x)", ha="center", va="center")
+            ax.set_axis_off()
+            continue
         xy = pca_2d(latents["mu"])
         labels = latents.get("labels", {})
         if labels:

@@ -98,13 +98,19 @@ def table_protocol(records: list[dict[str, Any]]) -> Protocol:
 
 
 def collect_metrics(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per metrics JSON: dataset, model, seed and the metric values (null as NaN)."""
+    """One row per metrics JSON: dataset, model, seed and the metric values (null as NaN);
+    text values (an image EBM's ``fid_extractor``) are descriptions, not columns (the caption
+    names them through ``estimators.names``)."""
     rows = [
         {
             "dataset": r["dataset"],
             "model": r["model"],
             "seed": r["seed"],
-            **{k: math.nan if v is None else v for k, v in r["metrics"].items()},
+            **{
+                k: math.nan if v is None else v
+                for k, v in r["metrics"].items()
+                if not isinstance(v, str)
+            },
         }
         for r in records
     ]
