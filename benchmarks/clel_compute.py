@@ -53,8 +53,8 @@ def coupling_stats(model, x) -> dict[str, float]:
 
 def run_one(args: argparse.Namespace) -> dict:
     import torch
-
     from latentrepro.clel_config import clel_evaluate_config, clel_train_config
+
     from latentrepro.config import load_params
     from latentrepro.data.images import ImageSplit
     from latentrepro.evaluation.image_ebm import generate_samples, load_extractor

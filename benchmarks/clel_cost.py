@@ -35,8 +35,8 @@ CASES = [
 
 def run_case(args: argparse.Namespace) -> dict[str, float]:
     import torch
-
     from latentrepro.clel_config import clel_train_config
+
     from latentrepro.config import load_params
     from latentrepro.models.image import CLEL, ImageEBM
     from latentrepro.train import Optimisers

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-
 from latentrepro.clel_config import clel_train_config
+
 from latentrepro.config import load_params
 from latentrepro.data.download import fetch_dataset
 from latentrepro.data.images import ImageSplit

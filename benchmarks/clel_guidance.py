@@ -30,8 +30,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-
 from latentrepro.clel_config import clel_train_config
+
 from latentrepro.config import load_params
 from latentrepro.data.images import ImageSplit
 from latentrepro.evaluation.image_ebm import load_classifier

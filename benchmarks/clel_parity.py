@@ -44,6 +44,7 @@ def load_authors(checkout: Path):
 
 def our_model(params: dict):
     from latentrepro.clel_config import clel_train_config
+
     from latentrepro.models.image import CLEL
 
     config = clel_train_config(params, "cifar10", "clel")

@@ -149,9 +149,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(json.dumps(metrics, indent=1))
 
 
-def with_extractor(
-    settings: dict[str, Any], extractor: str | None, data: Path
-) -> dict[str, Any]:
+def with_extractor(settings: dict[str, Any], extractor: str | None, data: Path) -> dict[str, Any]:
     """``settings`` with its FID feature extractor located: a ``classifier`` extractor reads
     the checkpoint ``extractor`` (a trained image_classifier run on ``data``), an ``inception``
     one the weights file fetched into the directory ``extractor`` (registry ``inception_fid``).

@@ -14,9 +14,7 @@ def test_clel_smoke_targets_name_their_fid_protocol(smoke_run):
     assert "| ebm " in table and "| clel " in table and "reference (test split)" in table
     reported = (smoke_run / "results/tables/clel_reported_elsewhere.md").read_text()
     assert "secondary sources, unverified" in reported
-    record = json.loads(
-        (smoke_run / "results/metrics/runs/digits/clel/seed0.json").read_text()
-    )
+    record = json.loads((smoke_run / "results/metrics/runs/digits/clel/seed0.json").read_text())
     assert record["split"] == "test"
     assert record["metrics"]["generated_samples"] == 500
     assert record["metrics"]["reference_samples"] == 300

@@ -190,7 +190,15 @@ def test_outputs_equal_a_local_run(runs):
     files = output_files(local)
     assert output_files(cluster) == files
     kinds = {p.parts[1] if p.parts[0] == "results" else "data" for p in files}
-    assert {"data", "checkpoints", "metrics", "latents", "tables", "figures", "conditional"} <= kinds
+    assert {
+        "data",
+        "checkpoints",
+        "metrics",
+        "latents",
+        "tables",
+        "figures",
+        "conditional",
+    } <= kinds
     different = [str(rel) for rel in files if differs(cluster / rel, local / rel)]
     assert not different, f"{len(different)} of {len(files)} outputs differ: {different}"
 

@@ -54,7 +54,10 @@ def test_the_cpu_profile_runs_both_models_on_three_seeds_with_equal_budgets():
 
 @pytest.mark.parametrize(
     ("halflife", "batch", "expected"),
-    [(20000, 64, {"decay": 0.5 ** (64 / 20000), "start": 312}), (0, 64, {"decay": 0.0, "start": 0})],
+    [
+        (20000, 64, {"decay": 0.5 ** (64 / 20000), "start": 312}),
+        (0, 64, {"decay": 0.0, "start": 0}),
+    ],
 )
 def test_the_ema_half_life_in_images_is_a_decay_per_step(halflife, batch, expected):
     # after halflife/batch steps the old weights weigh one half: decay^steps = 0.5
@@ -89,7 +92,9 @@ def test_each_family_gets_its_own_slice_of_the_estimator_settings():
 
 
 def test_a_replay_buffer_smaller_than_the_batch_is_named():
-    with pytest.raises(ParamsError, match=r"experiments.clel \(model 'ebm'\): replay_buffer.size 8"):
+    with pytest.raises(
+        ParamsError, match=r"experiments.clel \(model 'ebm'\): replay_buffer.size 8"
+    ):
         load_params(PARAMS, {"profiles.smoke.experiments.clel.model.replay_buffer.size": 8})
 
 
@@ -100,7 +105,7 @@ def test_guided_models_need_their_coupling_settings():
         "sgld": {"steps": 1, "step_size": 1.0, "noise_std": 0.01},
         "replay_buffer": {"size": 100, "reinit_prob": 0.05},
     }  # fmt: skip
-    with pytest.raises(ParamsError, match="models.clel: 'beta' is a required property"):
+    with pytest.raises(ParamsError, match=r"models\.clel: 'beta' is a required property"):
         load_params(PARAMS, {"models.clel": clel})
 
 
@@ -114,17 +119,19 @@ def test_an_experiments_model_settings_are_checked_as_models_are():
 
 
 def test_the_extractor_and_the_scorer_must_be_classifier_runs_of_the_dataset():
-    with pytest.raises(ParamsError, match="extractor.model: 'vae' is not an image_classifier"):
+    with pytest.raises(ParamsError, match=r"extractor\.model: 'vae' is not an image_classifier"):
         load_params(
             PARAMS,
             {"profiles.smoke.experiments.clel.evaluate.extractor": {"kind": "classifier", "model": "vae"}},
         )  # fmt: skip
-    with pytest.raises(ParamsError, match="conditional.scorer: no experiment of the profile trains"):
+    with pytest.raises(
+        ParamsError, match=r"conditional\.scorer: no experiment of the profile trains"
+    ):
         load_params(
             PARAMS,
             {"profiles.smoke.experiments.fid_classifier.datasets": ["fashion_mnist"]},
         )
-    with pytest.raises(ParamsError, match="conditional.model: 'ebm' is not a guided image_ebm"):
+    with pytest.raises(ParamsError, match=r"conditional\.model: 'ebm' is not a guided image_ebm"):
         load_params(PARAMS, {"profiles.smoke.experiments.clel.conditional.model": "ebm"})
 
 
@@ -132,7 +139,9 @@ def test_one_job_in_two_experiments_must_get_the_same_model_settings():
     second = {"datasets": ["digits"], "models": ["fid_classifier"], "model": {"optimizer": {"lr": 0.5}},
               "train": {"epochs": 4, "batch_size": 64, "max_batches_per_epoch": None},
               "evaluate": {"batch_size": 250}}  # fmt: skip
-    with pytest.raises(ParamsError, match="experiments 'fid_classifier' and 'again' with different model"):
+    with pytest.raises(
+        ParamsError, match="experiments 'fid_classifier' and 'again' with different model"
+    ):
         load_params(PARAMS, {"profiles.smoke.experiments.again": second})
 
 

@@ -8,7 +8,9 @@ CONDITIONAL_RUNS = lr.conditional_runs(PARAMS)
 rule conditional:
     input:
         model="results/checkpoints/{dataset}/{model}/seed{seed}/model.pt",
-        scorer=lambda w: checkpoint_of(lr.conditional_scorer(PARAMS, w.dataset, w.model)),
+        scorer=lambda w: checkpoint_of(
+            lr.conditional_scorer(PARAMS, w.dataset, w.model)
+        ),
         data=f"{DATA}/processed/{{dataset}}",
         code=code("clel-conditional"),
     output:
@@ -33,8 +35,12 @@ rule conditional:
 
 rule clel_report:
     input:
-        metrics=run_paths("results/metrics/runs/{dataset}/{model}/seed{seed}.json", CLEL_RUNS),
-        histories=run_paths("results/curves/{dataset}/{model}/seed{seed}.csv", CLEL_RUNS),
+        metrics=run_paths(
+            "results/metrics/runs/{dataset}/{model}/seed{seed}.json", CLEL_RUNS
+        ),
+        histories=run_paths(
+            "results/curves/{dataset}/{model}/seed{seed}.csv", CLEL_RUNS
+        ),
         benchmarks=run_paths(
             "results/benchmarks/train/{dataset}/{model}/seed{seed}.tsv", CLEL_RUNS
         ),
