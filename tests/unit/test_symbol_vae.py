@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from sklearn.metrics import homogeneity_score, normalized_mutual_info_score
 
 from latentrepro.cli import main
 from latentrepro.data.batches import TokenSplit
@@ -14,6 +15,24 @@ from latentrepro.models.text.symbol_vae import SymbolTextVAE
 from latentrepro.train import fit
 
 VOCAB = 15
+
+
+def sklearn_scores(labels, symbols):
+    """NMI (arithmetic mean of the entropies, scikit-learn's default, which symbol_agreement
+    uses) and homogeneity of ``symbols`` against ``labels``, straight from scikit-learn."""
+    truth, predicted = labels.numpy(), symbols.numpy()
+    return (
+        normalized_mutual_info_score(truth, predicted, average_method="arithmetic"),
+        homogeneity_score(truth, predicted),
+    )
+
+
+def spread_readout(z):
+    """A fixed p(y | z) readout for the evaluation tests: the nearest of three centres at the
+    1/6, 1/2 and 5/6 quantiles of z_0. An untrained prior's own readout gives every sentence
+    the same symbol, against which every NMI and homogeneity is 0 whatever the code does."""
+    first = z[:, :1]
+    return -((first - first.quantile(torch.tensor([1 / 6, 1 / 2, 5 / 6], dtype=z.dtype))) ** 2)
 
 
 def config(prior="svebm", cluster=0.0, epochs=1):
@@ -107,31 +126,83 @@ def test_the_train_command_records_the_last_epoch_as_the_saved_weights(tmp_path)
     assert saved["best_epoch"] == -1 and saved["weights_epoch"] == saved["epochs_run"] == 2
 
 
-def test_evaluation_scores_act_and_emotion_each_against_their_own_labels():
+def test_evaluation_scores_act_and_emotion_each_against_their_own_labels(monkeypatch):
     torch.manual_seed(0)
     model = SymbolTextVAE.from_config(config(), VOCAB)
+    monkeypatch.setattr(model.prior, "symbol_logits", spread_readout)
     test = split(30, 2)
     settings = {"iw_samples": 4, "iw_chunk": 2, "batch_size": 10}
     metrics, latents = evaluate_symbol_vae(model, test, settings, 0, torch.device("cpu"))
     symbols = latents["symbol"]
-    assert symbols.shape == (30,)
+    # The symbol is argmax_y p(y | z = E_q z), and all three are in use.
+    assert torch.equal(symbols, spread_readout(latents["mu"]).argmax(-1))
+    assert symbols.shape == (30,) and metrics["symbols_used"] == 3
     for name in ("act", "emotion"):
-        expected = symbol_agreement(test.labels[name], symbols)
-        assert metrics[f"{name}_nmi"] == pytest.approx(expected["nmi"])
-        assert metrics[f"{name}_homogeneity"] == pytest.approx(expected["homogeneity"])
+        nmi, homogeneity = sklearn_scores(test.labels[name], symbols)
+        assert metrics[f"{name}_nmi"] == pytest.approx(nmi, abs=1e-12)
+        assert metrics[f"{name}_homogeneity"] == pytest.approx(homogeneity, abs=1e-12)
     assert 0 <= metrics["bleu"] <= 100 and "log_partition" in metrics["estimators"]
-    assert metrics["nll"] > 0 and metrics["symbols_used"] >= 1
+    assert metrics["nll"] > 0
 
 
-def test_ldebm_reports_no_likelihood_but_every_other_score():
+def test_ldebm_reports_no_likelihood_but_every_other_score(monkeypatch):
     # Its log p(z) estimate is not trustworthy (see DiffusionEBMPrior), so NLL/PPL/KL are NaN.
     torch.manual_seed(0)
     model = SymbolTextVAE.from_config(config("ldebm"), VOCAB)
-    settings = {"iw_samples": 2, "batch_size": 10}
-    metrics, _ = evaluate_symbol_vae(model, split(20, 2), settings, 0, torch.device("cpu"))
+    monkeypatch.setattr(model.prior, "symbol_logits", spread_readout)
+    test = split(20, 2)
+    # "shuffled" without a generator: batches 0-9 and 10-19 in split order, so the eps of
+    # z ~ q(z|x) are two torch.randn(10, 3) draws after the evaluation's seed.
+    settings = {"iw_samples": 2, "batch_size": 10, "batching": "shuffled"}
+    metrics, latents = evaluate_symbol_vae(model, test, settings, 0, torch.device("cpu"))
     assert all(math.isnan(metrics[key]) for key in ("nll", "ppl", "kl", "neg_elbo"))
-    assert math.isfinite(metrics["rec"]) and math.isfinite(metrics["mi"])
-    assert metrics["act_nmi"] >= 0 and 0 <= metrics["bleu"] <= 100
+    assert metrics["symbols_used"] == 3
+    for name in ("act", "emotion"):
+        nmi, homogeneity = sklearn_scores(test.labels[name], latents["symbol"])
+        assert metrics[f"{name}_nmi"] == pytest.approx(nmi, abs=1e-12)
+        assert metrics[f"{name}_homogeneity"] == pytest.approx(homogeneity, abs=1e-12)
+    # Rec: the mean over sentences of -sum_t log p(x_t | x_<t, z), z = mu + sigma * eps,
+    # rebuilt here from the decoder's logits with the same eps.
+    torch.manual_seed(0)
+    rec = 0.0
+    with torch.no_grad():
+        for index in torch.arange(20).split(10):
+            batch = test.batch(index)
+            mu, logvar = model.posterior(batch)
+            z = mu + (0.5 * logvar).exp() * torch.randn(10, 3)
+            logits, _ = model.decoder(batch["tokens"][:, :-1], z)
+            targets = batch["tokens"][:, 1:]
+            log_p = logits.log_softmax(-1).gather(-1, targets[..., None]).squeeze(-1)
+            rec -= (log_p * (targets != 0)).sum().item()
+    assert metrics["rec"] == pytest.approx(rec / 20, rel=1e-5)
+    assert math.isfinite(metrics["mi"]) and 0 <= metrics["bleu"] <= 100
+
+
+def test_symbol_agreement_matches_hand_computed_nmi_and_homogeneity():
+    # A relabelling of the classes (0->5, 1->3, 2->9) agrees perfectly.
+    perfect = symbol_agreement(torch.tensor([0, 0, 1, 1, 2, 2]), torch.tensor([5, 5, 3, 3, 9, 9]))
+    assert perfect["nmi"] == pytest.approx(1.0) and perfect["homogeneity"] == pytest.approx(1.0)
+    # One symbol for two equally frequent labels: H(C|K) = H(C) = ln 2, I(C; K) = 0.
+    single = symbol_agreement(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 0, 0, 0]))
+    assert single["nmi"] == pytest.approx(0.0, abs=1e-12)
+    assert single["homogeneity"] == pytest.approx(0.0, abs=1e-12)
+    # Labels [0, 0, 1, 1], symbols [0, 1, 1, 1]: symbol 0 holds {0}, symbol 1 holds {0, 1, 1}.
+    #   H(C) = ln 2, H(K) = ln 4 - 3/4 ln 3, H(C|K) = 3/4 (ln 3 - 2/3 ln 2) = 3/4 ln 3 - 1/2 ln 2
+    #   homogeneity = 1 - H(C|K) / H(C) = 3/2 - 3/4 ln 3 / ln 2                   (~0.3113)
+    #   I(C; K) = H(C) - H(C|K) = 3/2 ln 2 - 3/4 ln 3
+    #   NMI = I / ((H(C) + H(K)) / 2) = (3 ln 2 - 3/2 ln 3) / (3 ln 2 - 3/4 ln 3)  (~0.3437)
+    ln2, ln3 = math.log(2), math.log(3)
+    mixed = symbol_agreement(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 1, 1]))
+    assert mixed["homogeneity"] == pytest.approx(1.5 - 0.75 * ln3 / ln2, abs=1e-12)
+    assert mixed["nmi"] == pytest.approx((3 * ln2 - 1.5 * ln3) / (3 * ln2 - 0.75 * ln3), abs=1e-12)
+    # Homogeneity is not symmetric in its arguments. Truth [0, 1, 1, 1], symbols [0, 0, 1, 1]:
+    #   H(C) = ln 4 - 3/4 ln 3, H(C|K) = 1/2 ln 2 (symbol 0 holds {0, 1}, symbol 1 holds {1, 1})
+    #   homogeneity = 1 - 1/2 ln 2 / (2 ln 2 - 3/4 ln 3)                          (~0.3837)
+    swapped = symbol_agreement(torch.tensor([0, 1, 1, 1]), torch.tensor([0, 0, 1, 1]))
+    assert swapped["homogeneity"] == pytest.approx(
+        1 - 0.5 * ln2 / (2 * ln2 - 0.75 * ln3), abs=1e-12
+    )
+    assert swapped["nmi"] == pytest.approx(mixed["nmi"], abs=1e-12)  # NMI is symmetric
 
 
 @pytest.mark.parametrize(("prior", "has_kl"), [("svebm", True), ("ldebm", False)])
