@@ -13,9 +13,8 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
-include: "workflow/rules/clel.smk"
-include: "workflow/rules/dgvae.smk"
-include: "workflow/rules/ldebm.smk"
+include: "workflow/rules/samples.smk"
+include: "workflow/rules/reports.smk"
 
 
 rule all:

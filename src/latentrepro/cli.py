@@ -205,106 +205,35 @@ def cmd_report(args: argparse.Namespace) -> None:
     print("\n".join(str(p) for p in written))
 
 
-def cmd_clel_conditional(args: argparse.Namespace) -> None:
-    import torch
-
-    from latentrepro.data.images import ImageSplit
-    from latentrepro.evaluation.image_ebm import load_classifier
+def cmd_sample(args: argparse.Namespace) -> None:
+    from latentrepro.evaluation.samples import get_sampler
     from latentrepro.io import load_torch, save_torch, write_json
     from latentrepro.models import build_model
-    from latentrepro.models.image import CLEL
-    from latentrepro.models.image.conditional import class_medians, guided_samples, score_guided
 
-    checkpoint = load_torch(args.checkpoint, map_location="cpu", weights_only=False)
-    model = build_model(checkpoint["config"], Path(args.data), checkpoint["seed"])
-    if not isinstance(model, CLEL):
-        raise ValueError(f"{args.checkpoint}: conditional sampling needs a CLEL model")
-    model.load_state_dict(checkpoint["state_dict"])
-    torch.manual_seed(checkpoint["seed"])
-    train, label = ImageSplit.load(Path(args.data) / "train.pt"), args.settings["label"]
-    samples = guided_samples(model, train, label, args.settings)
-    classifier = load_classifier(args.classifier, args.data).net
-    scores = score_guided(samples, classifier, class_medians(train, label))
-    record = {
-        "model": checkpoint["config"]["model"]["name"],
-        "seed": checkpoint["seed"],
-        "scorer": f"own classifier of {label!r} ({args.classifier}), not the CLEL encoder",
-        "settings": args.settings,
-        "metrics": scores,
-    }
-    save_torch(args.out, samples)
-    write_json(args.scores, record)
-    print(json.dumps({k: v for k, v in scores.items() if k.startswith(("mean", "chance"))}))
-
-
-def cmd_clel_report(args: argparse.Namespace) -> None:
-    from latentrepro.report.clel import build_clel_report
-
-    written = build_clel_report(
-        [Path(p) for p in args.metrics],
-        [Path(p) for p in args.histories],
-        [Path(p) for p in args.benchmarks],
-        [Path(p) for p in args.samples],
-        [Path(p) for p in args.conditional],
-        Path(args.tables),
-        Path(args.figures),
-    )
-    print("\n".join(str(p) for p in written))
-
-
-def cmd_interpolate(args: argparse.Namespace) -> None:
-    from latentrepro.evaluation.interpolation import interpolate
-    from latentrepro.io import load_torch, write_json
-    from latentrepro.models import build_model, get_family
-
+    sampler = get_sampler(args.kind)
+    if sampler.uses_tool != (args.tool is not None):
+        need = "needs --tool (the checkpoint of the run it uses)" if sampler.uses_tool else (
+            "takes no --tool"
+        )
+        raise ValueError(f"sample {args.kind}: {need}")
     checkpoint = load_torch(args.checkpoint, map_location="cpu", weights_only=False)
     config, data = checkpoint["config"], Path(args.data)
     model = build_model(config, data, args.seed)
     model.load_state_dict(checkpoint["state_dict"])
-    itos = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["itos"]
-    split = get_family(config).load_split(data / "test.pt")
-    record = interpolate(model, split, itos, args.pairs, args.points, args.max_length)
-    record.update(dataset=config["dataset"]["name"], model=config["model"]["name"], seed=args.seed)
-    write_json(args.out, record)
-    print(json.dumps(record["scores"], indent=1))
+    tool = Path(args.tool) if args.tool else None
+    record, tensors = sampler.draw(model, config, data, args.settings, tool, args.seed)
+    save_torch(args.out, tensors)
+    write_json(args.record, record)
+    scores = record.get("scores", record.get("metrics", {}))
+    print(json.dumps({k: v for k, v in scores.items() if not isinstance(v, list)}, indent=1))
 
 
-def cmd_dgvae_report(args: argparse.Namespace) -> None:
-    from latentrepro.io import read_json
-    from latentrepro.report.dgvae import ablation, density_pictures, interpolation_table
+def cmd_render(args: argparse.Namespace) -> None:
+    from latentrepro.report.renderers import INPUTS, ReportInputs, render
 
-    written = []
-    if args.ablation_metrics:
-        if args.figure is None:
-            raise ValueError("dgvae-report: --figure is needed with --ablation-metrics")
-        records = [read_json(p) for p in args.ablation_metrics]
-        written += ablation(
-            records, args.chunks, Path(args.tables) / "dgvae_ablation_b", Path(args.figure)
-        )
-    if args.interpolations:
-        records = [read_json(p) for p in args.interpolations]
-        written += interpolation_table(records, Path(args.tables) / "dgvae_interpolation")
-    if args.density_latents:
-        if args.density_figure is None:
-            raise ValueError("dgvae-report: --density-figure is needed with --density-latents")
-        written.append(
-            density_pictures([Path(p) for p in args.density_latents], Path(args.density_figure))
-        )
+    inputs = ReportInputs(**{kind: [Path(p) for p in getattr(args, kind)] for kind in INPUTS})
+    written = render(inputs, args.config, Path(args.results))
     print("\n".join(str(p) for p in written))
-
-
-def cmd_ldebm_figures(args: argparse.Namespace) -> None:
-    from latentrepro.report.ldebm_figures import plot_symbol_latents, plot_synthetic_grid
-
-    if args.kind == "synthetic":
-        data = dict(_parse_override(item) for item in args.data)
-        path = plot_synthetic_grid(
-            [Path(p) for p in args.latents], {k: Path(v) for k, v in data.items()},
-            args.models, Path(args.out),
-        )  # fmt: skip
-    else:
-        path = plot_symbol_latents([Path(p) for p in args.latents], args.label, Path(args.out))
-    print(path)
 
 
 def cmd_check_params(args: argparse.Namespace) -> None:
@@ -318,11 +247,15 @@ def cmd_check_params(args: argparse.Namespace) -> None:
 
 def cmd_show_config(args: argparse.Namespace) -> None:
     from latentrepro.config import (
+        SAMPLE_TOOLS,
         active_profile,
-        conditional_config,
-        conditional_runs,
+        active_reports,
         evaluate_config,
         experiments,
+        report_config,
+        sample_config,
+        sample_runs,
+        sample_tool,
         train_config,
     )
 
@@ -333,9 +266,17 @@ def cmd_show_config(args: argparse.Namespace) -> None:
         key = f"{run.dataset}/{run.model}/seed{run.seed}"
         jobs[f"train {key}"] = train_config(params, run.dataset, run.model)
         jobs[f"evaluate {key}"] = evaluate_config(params, run.dataset, run.model)
-    for run in conditional_runs(params):
-        key = f"{run.dataset}/{run.model}/seed{run.seed}"
-        jobs[f"conditional {key}"] = conditional_config(params, run.dataset, run.model)
+    for kind in params.get("samples", {}):
+        for run in sample_runs(params, kind):
+            key = f"{run.dataset}/{run.model}/seed{run.seed}"
+            settings = sample_config(params, kind, run.dataset, run.model)
+            if kind in SAMPLE_TOOLS:
+                tool = sample_tool(params, kind, run.dataset, run.model)
+                settings = {**settings, "tool": f"{tool.dataset}/{tool.model}/seed{tool.seed}"}
+            jobs[f"sample {kind} {key}"] = settings
+    for name in active_reports(params):
+        config = report_config(params, name)
+        jobs[f"render {name}"] = {k: v for k, v in config.items() if k != "models"}
     resolved = {
         "profile": args.profile,
         "experiments": experiments(params),
@@ -434,56 +375,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures", required=True)
     p.add_argument("--summary", required=True)
 
-    p = add("clel-conditional", cmd_clel_conditional, "CLEL samples toward classes/attributes")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data", required=True, help="processed image dataset directory")
-    p.add_argument(
-        "--settings", type=_json, required=True, help="steps, weight, per_row, label (JSON)"
-    )
-    p.add_argument("--classifier", required=True, help="checkpoint of the scoring classifier")
-    p.add_argument("--out", required=True, help="samples (.pt)")
-    p.add_argument("--scores", required=True, help="classifier scores (.json)")
-
-    p = add("clel-report", cmd_clel_report, "CLEL tables (FID, cost) and figures")
-    p.add_argument("--metrics", nargs="+", required=True)
-    p.add_argument("--histories", nargs="+", required=True)
-    p.add_argument("--benchmarks", nargs="*", default=[])
-    p.add_argument("--samples", nargs="+", required=True)
-    p.add_argument("--conditional", nargs="*", default=[])
-    p.add_argument("--tables", required=True)
-    p.add_argument("--figures", required=True)
-
     p = add(
-        "interpolate", cmd_interpolate, "decode and score paths between test sentences (DG-VAE)"
+        "sample",
+        cmd_sample,
+        "draw one kind of samples from a trained run (params.yaml samples: interpolation, "
+        "conditional)",
     )
+    p.add_argument("kind")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data", required=True)
+    p.add_argument("--data", required=True, help="processed dataset directory of the run")
     p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--pairs", type=int, default=20, help="sentence pairs (consecutive test rows)")
-    p.add_argument("--points", type=int, default=11, help="points per path, endpoints included")
-    p.add_argument("--max-length", type=int, default=40, help="longest decoded sentence")
-    p.add_argument("--out", required=True)
+    p.add_argument("--settings", type=_json, required=True, help="the kind's settings (JSON)")
+    p.add_argument("--tool", default=None, help="checkpoint of the run the kind uses (a scorer)")
+    p.add_argument("--out", required=True, help="the samples' tensors (.pt)")
+    p.add_argument("--record", required=True, help="scores and examples (.json)")
 
-    p = add("dgvae-report", cmd_dgvae_report, "DG-VAE's |b| ablation and interpolation tables")
-    p.add_argument("--ablation-metrics", nargs="*", default=[])
-    p.add_argument("--chunks", type=_json, default={}, help="ablation model -> |b| (JSON)")
-    p.add_argument("--interpolations", nargs="*", default=[])
-    p.add_argument("--tables", default="results/tables")
-    p.add_argument("--figure", default=None, help="the MI / AU / CU against |b| figure")
-    p.add_argument("--density-latents", nargs="*", default=[], help="latents of 2-D runs")
-    p.add_argument("--density-figure", default=None, help="the 2-D density pictures")
-
-    p = add(
-        "ldebm-figures",
-        cmd_ldebm_figures,
-        "LDEBM figures: the 2-D sample/density grid, or latents by symbol and label",
-    )
-    p.add_argument("kind", choices=["synthetic", "symbols"])
-    p.add_argument("--latents", nargs="+", required=True)
-    p.add_argument("--data", nargs="*", default=[], metavar="DATASET=TEST_PT")
-    p.add_argument("--models", nargs="*", default=[], help="column order of the 2-D grid")
-    p.add_argument("--label", default="act", help="true label to colour by (symbols)")
-    p.add_argument("--out", required=True)
+    p = add("render", cmd_render, "one report's tables and figures (params.yaml reports)")
+    p.add_argument("--config", type=_json, required=True, help="the report's resolved config")
+    for kind in ("metrics", "histories", "latents", "benchmarks", "samples", "data"):
+        p.add_argument(f"--{kind}", nargs="*", default=[])
+    p.add_argument("--results", default="results", help="directory of tables/ and figures/")
 
     p = add(
         "show-config",

@@ -318,6 +318,11 @@ def _cross_reference_problems(params: dict[str, Any], schema: Mapping[str, Any])
     from latentrepro.data.registry import REGISTRY
 
     problems = _schedule_problems(params) + _pairing_problems(params)
+    problems += [
+        f"reports.{name}.samples: {spec['samples']!r} has no entry under samples"
+        for name, spec in params.get("reports", {}).items()
+        if "samples" in spec and spec["samples"] not in params.get("samples", {})
+    ]
     if params["profile"] not in params["profiles"]:
         problems.append(
             f"profile: {params['profile']!r} is not one of profiles: {sorted(params['profiles'])}"
@@ -346,6 +351,7 @@ def _cross_reference_problems(params: dict[str, Any], schema: Mapping[str, Any])
                 problems += _batch_chunk_problems(params, model, pname, ename)
             if not problems:
                 problems += _image_problems(params, profile, exp, where)
+                problems += _sample_problems(params, schema, profile, ename, exp, where)
         problems += _job_problems(params, profile, pname)
     return sorted(set(problems), key=problems.index)
 
@@ -421,7 +427,7 @@ def _image_problems(
 ) -> list[str]:
     """Cross-references of image experiments: registered image datasets, a replay buffer
     that holds a batch and the FID samples, Normalize statistics per channel, and FID
-    extractors and conditional scorers that are classifier runs on the same dataset."""
+    extractors that are classifier runs on the same dataset."""
     from latentrepro.data.registry import REGISTRY
 
     families = {m: params["models"][m]["arch"] for m in exp["models"]}
@@ -459,26 +465,63 @@ def _image_problems(
                     f"archs.image_ebm.{dataset}.normalize: {len(stats['mean'])} means but "
                     f"{len(stats['std'])} stds"
                 )
-    tools = {"evaluate.extractor.model": block.get("extractor", {}).get("model")}
-    if "conditional" in exp:
-        tools["conditional.scorer"] = exp["conditional"]["scorer"]
-        guided = exp["conditional"]["model"]
-        if guided not in image_models or not settings_of(params, guided, exp).get("guidance"):
-            problems.append(
-                f"{where}.conditional.model: {guided!r} is not a guided image_ebm model of the "
-                f"experiment ({exp['models']})"
-            )
-    for key, tool in tools.items():
-        if tool is None:
+    tool = block.get("extractor", {}).get("model")
+    if tool is not None:
+        problems += _tool_problems(params, profile, exp, f"{where}.evaluate.extractor.model", tool)
+    return problems
+
+
+def _tool_problems(
+    params: dict[str, Any], profile: dict[str, Any], exp: Mapping[str, Any], key: str, tool: str
+) -> list[str]:
+    """A run used as a tool (an FID extractor, a scorer) must be an image_classifier that an
+    experiment of the same profile trains on each of the experiment's datasets."""
+    if params["models"].get(tool, {}).get("arch") != "image_classifier":
+        return [f"{key}: {tool!r} is not an image_classifier model"]
+    return [
+        f"{key}: no experiment of the profile trains {tool!r} on {dataset!r}"
+        for dataset in exp["datasets"]
+        if _first_seed(profile, dataset, tool) is None
+    ]
+
+
+def _sample_problems(
+    params: dict[str, Any],
+    schema: Mapping[str, Any],
+    profile: dict[str, Any],
+    ename: str,
+    exp: Mapping[str, Any],
+    where: str,
+) -> list[str]:
+    """An experiment's samples: its own settings must belong to a kind that draws from it, and
+    every kind drawing from it must resolve to valid settings with a tool of the profile
+    (and, for conditional samples, guided image models)."""
+    kinds = params.get("samples", {})
+    problems = [
+        f"{where}.samples.{kind}: samples.{kind} does not draw from experiment {ename!r}"
+        for kind in exp.get("samples", {})
+        if ename not in kinds.get(kind, {}).get("experiments", [])
+    ]
+    for kind, spec in kinds.items():
+        if ename not in spec["experiments"]:
             continue
-        if params["models"].get(tool, {}).get("arch") != "image_classifier":
-            problems.append(f"{where}.{key}: {tool!r} is not an image_classifier model")
+        merged = _sample_spec(params, kind, exp)
+        definition = {"$ref": f"#/$defs/samples/properties/{kind}", "$defs": schema["$defs"]}
+        validator = jsonschema.Draft202012Validator(definition)
+        errors = sorted(validator.iter_errors(merged), key=lambda e: e.json_path)
+        problems += [f"{where} (samples.{kind}): " + _describe(err) for err in errors]
+        if errors:
             continue
-        problems += [
-            f"{where}.{key}: no experiment of the profile trains {tool!r} on {dataset!r}"
-            for dataset in exp["datasets"]
-            if _first_seed(profile, dataset, tool) is None
-        ]
+        if kind in SAMPLE_TOOLS:
+            key = f"{where} (samples.{kind}.{SAMPLE_TOOLS[kind]})"
+            problems += _tool_problems(params, profile, exp, key, merged[SAMPLE_TOOLS[kind]])
+        for model in (m for m in merged["models"] if m in exp["models"] and kind == "conditional"):
+            settings = settings_of(params, model, exp)
+            if settings["arch"] != "image_ebm" or not settings.get("guidance"):
+                problems.append(
+                    f"{where} (samples.conditional.models): {model!r} is not a guided "
+                    "image_ebm model"
+                )
     return problems
 
 
@@ -678,40 +721,103 @@ def evaluate_split(params: Mapping[str, Any], dataset: str, model: str) -> str:
     return _evaluate_block(params, dataset, model).get("split", "test")
 
 
-def conditional_runs(params: Mapping[str, Any]) -> list[Run]:
-    """The runs of the guided models that an experiment's ``conditional`` samples, sorted."""
+def _sample_spec(params: Mapping[str, Any], kind: str, exp: Mapping[str, Any]) -> dict[str, Any]:
+    """``samples.<kind>`` with the experiment's own ``samples.<kind>`` keys over it."""
+    return merge_over(params.get("samples", {})[kind], exp.get("samples", {}).get(kind, {}))
+
+
+def _sampled(params: Mapping[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """(experiment name, experiment) of the active profile that ``samples.<kind>`` draws from."""
+    spec = params.get("samples", {}).get(kind)
+    if spec is None:
+        return []
+    return [(name, exp) for name, exp in experiments(params).items() if name in spec["experiments"]]
+
+
+def sample_runs(params: Mapping[str, Any], kind: str) -> list[Run]:
+    """The runs ``kind`` samples are drawn from: the kind's models of its experiments."""
     profile = active_profile(params)
     return sorted(
         {
-            Run(dataset, exp["conditional"]["model"], seed)
-            for exp in profile["experiments"].values()
-            if "conditional" in exp
+            Run(dataset, model, seed)
+            for _, exp in _sampled(params, kind)
             for dataset in exp["datasets"]
+            for model in exp["models"]
+            if model in _sample_spec(params, kind, exp)["models"]
             for seed in exp.get("seeds", profile["seeds"])
         }
     )
 
 
-def _conditional_of(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
-    for exp in active_profile(params)["experiments"].values():
-        settings = exp.get("conditional", {})
-        if settings.get("model") == model and dataset in exp["datasets"]:
-            return settings
-    raise ParamsError(f"no experiment samples {model!r} on {dataset!r} conditionally")
+def _sampling_experiment(
+    params: Mapping[str, Any], kind: str, dataset: str, model: str
+) -> dict[str, Any]:
+    for _, exp in _sampled(params, kind):
+        if dataset in exp["datasets"] and model in exp["models"]:
+            return exp
+    raise ParamsError(f"samples.{kind}: drawn from no run of {model!r} on {dataset!r}")
 
 
-def conditional_scorer(params: Mapping[str, Any], dataset: str, model: str) -> Run:
-    """The classifier run that scores the conditional samples of ``model`` on ``dataset``."""
-    return trained_run(params, dataset, _conditional_of(params, dataset, model)["scorer"])
+#: Per kind of samples, the key naming the run of another model the sampler uses as a tool.
+SAMPLE_TOOLS = {"conditional": "scorer"}
 
 
-def conditional_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
-    """The sampler settings of the conditional samples of ``model`` on ``dataset``, with the
-    label whose classes they are guided toward (the scorer's)."""
-    settings = dict(_conditional_of(params, dataset, model))
-    scorer = settings.pop("scorer")
-    settings.pop("model")
-    return {**settings, "label": arch_config(params, dataset, scorer)["label"]}
+def sample_config(params: Mapping[str, Any], kind: str, dataset: str, model: str) -> dict[str, Any]:
+    """The settings of ``kind`` samples of ``model`` on ``dataset`` (which runs, and the tool,
+    are the job's inputs, not its settings)."""
+    spec = _sample_spec(params, kind, _sampling_experiment(params, kind, dataset, model))
+    drop = {"experiments", "models", SAMPLE_TOOLS.get(kind)}
+    return {key: value for key, value in spec.items() if key not in drop}
+
+
+def sample_tool(params: Mapping[str, Any], kind: str, dataset: str, model: str) -> Run | None:
+    """The run whose checkpoint the ``kind`` sampler of ``model`` on ``dataset`` uses (the
+    classifier scoring conditional samples), or None."""
+    key = SAMPLE_TOOLS.get(kind)
+    if key is None:
+        return None
+    spec = _sample_spec(params, kind, _sampling_experiment(params, kind, dataset, model))
+    return trained_run(params, dataset, spec[key])
+
+
+def active_reports(params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ``reports`` the active profile builds: those with runs to draw from."""
+    return {
+        name: spec
+        for name, spec in params.get("reports", {}).items()
+        if report_runs(params, name) or report_samples(params, name)
+    }
+
+
+def report_runs(params: Mapping[str, Any], name: str) -> list[Run]:
+    """The runs of the experiments a report reads that the active profile has."""
+    spec = params["reports"][name]
+    chosen = [e for e in spec.get("experiments", []) if e in experiments(params)]
+    return sorted({run for e in chosen for run in runs(params, e)})
+
+
+def report_samples(params: Mapping[str, Any], name: str) -> list[Run]:
+    """The runs whose samples (of the report's ``samples`` kind) a report reads: of its
+    experiments' runs where it names experiments, else all of them."""
+    spec = params["reports"][name]
+    if "samples" not in spec:
+        return []
+    drawn = sample_runs(params, spec["samples"])
+    return [r for r in drawn if r in report_runs(params, name)] if "experiments" in spec else drawn
+
+
+def report_config(params: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """What a report depends on besides its input files: its own settings, the grid of its
+    experiments (in params order) and the settings of their models."""
+    spec = dict(params["reports"][name])
+    chosen = {e: experiments(params)[e] for e in spec.pop("experiments", []) if e in experiments(params)}
+    models = {m for exp in chosen.values() for m in exp["models"]}
+    return {
+        "name": name,
+        **spec,
+        "experiments": {e: {"datasets": x["datasets"], "models": x["models"]} for e, x in chosen.items()},
+        "models": {m: params["models"][m] for m in sorted(models)},
+    }
 
 
 def family_runs(params: Mapping[str, Any], family: str) -> list[Run]:

@@ -37,8 +37,8 @@ envvars:
 # per rule, from the active profile's `resources` (see workflow/profiles/slurm).
 RESOURCES = lr.active_profile(PARAMS).get("resources", {})
 ENV = "../envs/latentrepro.yaml"
-# Paper-specific rule files (workflow/rules/<paper>.smk) append their final outputs here;
-# `rule all` requests them next to the generic report.
+# The reports' rules (workflow/rules/reports.smk) append their outputs here; `rule all`
+# requests them next to the generic report.
 EXTRA_TARGETS = []
 
 

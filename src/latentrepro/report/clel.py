@@ -191,11 +191,14 @@ def build_clel_report(
     conditional_paths: list[Path],
     tables_dir: Path,
     figures_dir: Path,
+    prefix: str = "clel",
 ) -> list[Path]:
-    """Write clel_fid and clel_cost (md, csv, tex), clel_reported_elsewhere.md and figures."""
+    """Write PREFIX_fid and PREFIX_cost (md, csv, tex), PREFIX_conditional when there are
+    conditional samples, PREFIX_reported_elsewhere.md and the figures PREFIX_samples.png and
+    PREFIX_conditional.png."""
     fid, cost = fid_frame([read_json(p) for p in metrics_paths], history_paths, benchmark_paths)
     written = []
-    for name, frame in (("clel_fid", fid), ("clel_cost", cost)):
+    for name, frame in ((f"{prefix}_fid", fid), (f"{prefix}_cost", cost)):
         means, stds = summarise(frame)
         written += write_table(means, stds, tables_dir / name)
     scores = conditional_frame(
@@ -203,9 +206,9 @@ def build_clel_report(
     )
     if not scores.empty:
         means, stds = summarise(scores)
-        written += write_table(means, stds, tables_dir / "clel_conditional")
-    written.append(write_reported_elsewhere(tables_dir / "clel_reported_elsewhere.md"))
-    written.append(plot_sample_grids(sample_paths, figures_dir / "clel_samples.png"))
+        written += write_table(means, stds, tables_dir / f"{prefix}_conditional")
+    written.append(write_reported_elsewhere(tables_dir / f"{prefix}_reported_elsewhere.md"))
+    written.append(plot_sample_grids(sample_paths, figures_dir / f"{prefix}_samples.png"))
     guided = [p.with_suffix(".pt") for p in conditional_paths]
-    written.append(plot_conditional(guided, figures_dir / "clel_conditional.png"))
+    written.append(plot_conditional(guided, figures_dir / f"{prefix}_conditional.png"))
     return written
