@@ -12,9 +12,11 @@ cos(g(f(x)), h(x)) and its gap over mismatched pairs, online and EMA network, en
 mode). After the last snapshot CLEL's conditional and compositional samples are scored by the
 same independent classifier.
 
-Settings come from the ``clel`` profile given (networks, SGLD, buffer, EMA, optimisers); the
-learning-rate schedules run over the number of iterations that the first five iterations'
-pace predicts for ``--seconds``. Writes ``compute.json``, ``compute.md`` (final FIDs with a
+Settings come from the ``clel`` experiment of the profile given (``train_config``: the
+networks of ``archs.image_ebm.<dataset>``, the experiment's SGLD, buffer, EMA and optimisers;
+its ``evaluate`` FID settings and split; its ``conditional`` sampler); the learning-rate
+schedules run over the number of iterations that the first five iterations' pace predicts for
+``--seconds``. Writes ``compute.json``, ``compute.md`` (final FIDs with a
 Welch t-test, costs, conditional scores) and ``compute.png`` (FID against training seconds and
 against peak memory) into ``--out``.
 
@@ -53,9 +55,15 @@ def coupling_stats(model, x) -> dict[str, float]:
 
 def run_one(args: argparse.Namespace) -> dict:
     import torch
-    from latentrepro.clel_config import clel_evaluate_config, clel_train_config
 
-    from latentrepro.config import load_params
+    from latentrepro.cli import with_extractor
+    from latentrepro.config import (
+        conditional_config,
+        evaluate_config,
+        evaluate_split,
+        load_params,
+        train_config,
+    )
     from latentrepro.data.images import ImageSplit
     from latentrepro.evaluation.image_ebm import generate_samples, load_extractor
     from latentrepro.metrics.features import gaussian_fit
@@ -66,15 +74,15 @@ def run_one(args: argparse.Namespace) -> dict:
 
     torch.set_num_threads(1)
     params = load_params(ROOT / "params.yaml", {"profile": args.profile})
-    profile = params["clel"]["profiles"][args.profile]
-    dataset = profile["datasets"][0]
-    config = clel_train_config(params, dataset, args.model)
+    dataset = params["profiles"][args.profile]["experiments"]["clel"]["datasets"][0]
+    config = train_config(params, dataset, args.model)
     data = Path(args.data)
     train = ImageSplit.load(data / "train.pt")
-    label = params["clel"]["datasets"][dataset]["label"]
-    split = params["clel"]["datasets"][dataset]["reference_split"]
+    label = params["archs"]["image_classifier"][dataset]["label"]
+    split = evaluate_split(params, dataset, args.model)
     reference_split = ImageSplit.load(data / f"{split}.pt")
-    settings = clel_evaluate_config(params, args.classifier, str(data))["evaluate"]
+    evaluate = evaluate_config(params, dataset, args.model)["evaluate"]
+    settings = with_extractor(evaluate, args.classifier, data)
     if args.fid_samples:
         settings["fid"]["samples"] = args.fid_samples
     extractor = load_extractor(settings["extractor"], torch.device("cpu"))
@@ -140,7 +148,8 @@ def run_one(args: argparse.Namespace) -> dict:
         result["checkpoint"] = str(path)
     if hasattr(model, "encoder") and args.conditional:
         torch.manual_seed(args.seed)
-        guided = guided_samples(model, train, label, profile["conditional"])
+        conditional = conditional_config(params, dataset, args.model)
+        guided = guided_samples(model, train, label, conditional)
         classifier = load_extractor(settings["extractor"], torch.device("cpu")).net
         result["conditional"] = score_guided(guided, classifier, class_medians(train, label))
     return result
@@ -270,7 +279,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="fashion_cpu")
     parser.add_argument("--data", required=True, help="processed image dataset directory")
-    parser.add_argument("--classifier", required=True, help="workflow-trained classifier")
+    parser.add_argument(
+        "--classifier", required=True,
+        help="workflow-trained classifier (an `inception` extractor: the inception_fid directory)",
+    )  # fmt: skip
     parser.add_argument("--seconds", type=float, default=480.0)
     parser.add_argument("--snapshots", type=int, default=4)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

@@ -1,13 +1,17 @@
 """Training cost of the baseline image EBM and CLEL: seconds per iteration and peak memory.
 
 Each case runs in its own subprocess (so peak memory is that case's alone): it builds the model
-from the ``clel`` section of params.yaml, trains ``--iterations`` iterations through the models'
-``training_step`` with the shared trainer's optimisers after one warm-up iteration, and reports
-the mean time per iteration, the peak resident memory of the process (CPU; it includes the
+from the ``clel`` experiment of params.yaml's cpu profile (its SGLD, buffer, EMA, optimisers and
+beta; ``train_config`` and ``image_ebm_parts``) on the case's dataset, trains ``--iterations``
+iterations through the models' ``training_step`` with the shared trainer's optimisers after one
+warm-up iteration, and reports the mean time per iteration, the peak resident memory of the process (CPU; it includes the
 ~0.3 GB of the Python/torch runtime, printed as ``idle RSS``) and, on CUDA, the peak allocated
 GPU memory. Cases: the digits setting of the cpu profile (1x8x8, tiny networks), the
 Fashion-MNIST setting of the fashion_cpu profile (1x28x28, small networks) and the base
-networks on CIFAR-10 shapes (3x32x32, random images in [0, 1]).
+networks on CIFAR-10 shapes (3x32x32, random images in [0, 1]). A size names the energy and
+encoder networks of an ``archs.image_ebm`` entry (the stem is the case dataset's): tiny =
+``digits``, small = ``fashion_mnist``, base = ``cifar10``, large =
+``models.clel_large.archs.cifar10``.
 
     .venv/bin/python benchmarks/clel_cost.py [--device cpu|cuda] [--threads 1]
 """
@@ -25,6 +29,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: size -> (dataset, model) whose network entry (:func:`latentrepro.config.arch_config`) it is
+SIZES = {
+    "tiny": ("digits", "clel"),
+    "small": ("fashion_mnist", "clel"),
+    "base": ("cifar10", "clel"),
+    "large": ("cifar10", "clel_large"),
+}
+
 #: (label, dataset, size, image shape, batch, SGLD steps, iterations)
 CASES = [
     ("digits, tiny", "digits", "tiny", (1, 8, 8), 64, 20, 10),
@@ -35,23 +47,33 @@ CASES = [
 
 def run_case(args: argparse.Namespace) -> dict[str, float]:
     import torch
-    from latentrepro.clel_config import clel_train_config
 
-    from latentrepro.config import load_params
+    from latentrepro.config import arch_config, load_params, train_config
     from latentrepro.models.image import CLEL, ImageEBM
+    from latentrepro.models.image.settings import image_ebm_parts
     from latentrepro.train import Optimisers
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = torch.device(args.device)
     idle_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    params = load_params(ROOT / "params.yaml", {"profile": "cpu"})
-    params["clel"]["profiles"]["cpu"]["size"] = args.size
-    params["clel"]["profiles"]["cpu"]["sgld"]["steps"] = args.steps
-    config = clel_train_config(params, args.dataset, args.model)
+    experiments = "profiles.cpu.experiments"
+    params = load_params(
+        ROOT / "params.yaml",
+        {
+            "profile": "cpu",
+            f"{experiments}.clel.datasets": [args.dataset],
+            f"{experiments}.fid_classifier.datasets": [args.dataset],  # the FID extractor
+            f"{experiments}.clel.model.sgld.steps": args.steps,
+        },
+    )
+    config = train_config(params, args.dataset, args.model)
+    networks = arch_config(params, *SIZES[args.size])
+    config["arch"] = {**config["arch"], **{k: networks[k] for k in ("energy", "encoder")}}
+    arch, model_cfg = image_ebm_parts(config)
     shape = tuple(args.shape)
-    model_cls = CLEL if config["model"]["guidance"] else ImageEBM
-    model = model_cls(shape, config["arch"], config["model"]).to(device)
+    model_cls = CLEL if model_cfg["guidance"] else ImageEBM
+    model = model_cls(shape, arch, model_cfg).to(device)
     optimisers = Optimisers.for_model(model, config["model"])
     batch = {"x": torch.rand(args.batch, *shape, device=device)}
     if device.type == "cuda":

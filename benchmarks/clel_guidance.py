@@ -1,8 +1,9 @@
 """Why CLEL's guided samples miss the requested class: diagnostics and a sweep of the sampler.
 
-Trains CLEL with a ``clel`` profile (default ``fashion_cpu``) for ``--iterations`` through the
-model's ``training_step`` and the trainer's optimisers (or loads ``--checkpoint`` if it exists,
-writing it otherwise), then prints on held-out images of the reference split:
+Trains CLEL with the ``clel`` experiment of a profile (default ``fashion_cpu``; ``--beta``
+replaces its ``per_model.clel.beta``) for ``--iterations`` through the model's
+``training_step`` and the trainer's optimisers (or loads ``--checkpoint`` if it exists, writing
+it otherwise), then prints on held-out images of the experiment's evaluation split:
 
 1. nearest-prototype accuracy, argmax_k cos(v(x), d_k), of the encoder latents v = h(x) and of
    the energy network's projections v = g(f(x)) (online and EMA), with raw class prototypes
@@ -30,9 +31,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from latentrepro.clel_config import clel_train_config
 
-from latentrepro.config import load_params
+from latentrepro.config import evaluate_split, load_params, merge_over, train_config
 from latentrepro.data.images import ImageSplit
 from latentrepro.evaluation.image_ebm import load_classifier
 from latentrepro.models import build_model
@@ -43,16 +43,29 @@ from latentrepro.train import Optimisers
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def load_profile(profile: str, beta: float | None) -> dict:
+    """params.yaml with ``profile`` active and, given ``beta``, CLEL's beta in its ``clel``
+    experiment set to it (through load_params, so the result is validated)."""
+    overrides = {"profile": profile}
+    if beta is not None:
+        current = load_params(ROOT / "params.yaml", overrides)["profiles"][profile]
+        per_model = current["experiments"]["clel"].get("per_model", {})
+        key = f"profiles.{profile}.experiments.clel.per_model"
+        overrides[key] = merge_over(per_model, {"clel": {"beta": beta}})
+    return load_params(ROOT / "params.yaml", overrides)
+
+
 def train_or_load(args: argparse.Namespace, data: Path):
-    params = load_params(ROOT / "params.yaml", {"profile": args.profile})
-    if args.beta is not None:
-        params["clel"]["profiles"][args.profile]["beta"] = args.beta
-    dataset = params["clel"]["profiles"][args.profile]["datasets"][0]
-    config = clel_train_config(params, dataset, "clel")
+    """(model, label, reference split) of CLEL in the profile's ``clel`` experiment."""
+    params = load_profile(args.profile, args.beta)
+    dataset = params["profiles"][args.profile]["experiments"]["clel"]["datasets"][0]
+    config = train_config(params, dataset, "clel")
     model = build_model(config, data, args.seed)
+    label = params["archs"]["image_classifier"][dataset]["label"]
+    held = (label, evaluate_split(params, dataset, "clel"))
     if args.checkpoint and Path(args.checkpoint).is_file():
         model.load_state_dict(torch.load(args.checkpoint, weights_only=False)["state_dict"])
-        return model, params["clel"]["datasets"][dataset]
+        return model, *held
     train = ImageSplit.load(data / "train.pt")
     optimisers = Optimisers.for_model(model, config["model"])
     step, epoch, started = 0, 0, time.process_time()
@@ -74,7 +87,7 @@ def train_or_load(args: argparse.Namespace, data: Path):
         Path(args.checkpoint).parent.mkdir(parents=True, exist_ok=True)
         torch.save({"config": config, "seed": args.seed, "state_dict": model.state_dict()},
                    args.checkpoint)  # fmt: skip
-    return model, params["clel"]["datasets"][dataset]
+    return model, *held
 
 
 @torch.no_grad()
@@ -102,13 +115,12 @@ def main() -> None:
     parser.add_argument("--starts", nargs="+", default=["buffer", "uniform"])
     args = parser.parse_args()
     torch.set_num_threads(1)
-    model, dataset = train_or_load(args, args.data)
+    model, label, split = train_or_load(args, args.data)
     model.eval()
-    label = dataset["label"]
     full = ImageSplit.load(args.data / "train.pt")
     n = args.prototype_images
     train = ImageSplit(full.x[:n], {k: v[:n] for k, v in full.labels.items()})
-    held = ImageSplit.load(args.data / f"{dataset['reference_split']}.pt")
+    held = ImageSplit.load(args.data / f"{split}.pt")
     x, y = held.x[:1000], held.labels[label][:1000]
     raw, _ = attribute_directions(model, train, label, centred=False)
     centred, _ = attribute_directions(model, train, label, centred=True)

@@ -1,14 +1,14 @@
 """Parity of our CLEL (paper profile, CIFAR-10) with the authors' code, in float64.
 
 Given a local checkout of hankook/CLEL (commit ccccf50; never part of this repository), builds
-their energy network, encoder, sampler and ``JointModel`` and ours from ``params.yaml``'s
-paper profile, copies their weights into ours through a state-dict mapping, and compares on the
-same batch: energies (eval and training mode), one SGLD step with the same noise, every loss
-term of one training step, the gradients of all parameters, the EMA update and the learning-rate
-schedules. Augmentations are replaced by the identity on both sides (they are random: kornia
-and our plain-torch version draw differently) and the negatives are given, since the
-authors' buffer draws with Python's ``random``. Prints a table and exits non-zero when a
-difference exceeds the tolerance.
+their energy network, encoder, sampler and ``JointModel`` and ours from the ``clel`` experiment
+of ``params.yaml``'s paper profile (``train_config``, ``image_ebm_parts``), copies their weights
+into ours through a state-dict mapping, and compares on the same batch: energies (eval and
+training mode), one SGLD step with the same noise, every loss term of one training step, the
+gradients of all parameters, the EMA update and the learning-rate schedules. Augmentations are
+replaced by the identity on both sides (they are random: kornia and our plain-torch version
+draw differently) and the negatives are given, since the authors' buffer draws with Python's
+``random``. Prints a table and exits non-zero when a difference exceeds the tolerance.
 
 Their code imports torchvision, kornia 0.6, ignite and tensorboard at module level; where those
 do not load next to the CPU torch, put import shims on PYTHONPATH:
@@ -43,12 +43,13 @@ def load_authors(checkout: Path):
 
 
 def our_model(params: dict):
-    from latentrepro.clel_config import clel_train_config
-
+    from latentrepro.config import train_config
     from latentrepro.models.image import CLEL
+    from latentrepro.models.image.settings import image_ebm_parts
 
-    config = clel_train_config(params, "cifar10", "clel")
-    return CLEL((3, 32, 32), config["arch"], config["model"]), config
+    config = train_config(params, "cifar10", "clel")
+    arch, model = image_ebm_parts(config)
+    return CLEL((3, 32, 32), arch, model), {**config, "arch": arch, "model": model}
 
 
 def map_energy(theirs: dict[str, torch.Tensor], ours: dict[str, torch.Tensor]) -> dict:
@@ -102,10 +103,10 @@ def main() -> int:
     torch.set_default_dtype(torch.float64)
     torch.manual_seed(0)
     params = load_params(REPO_ROOT / "params.yaml", {"profile": "paper"})
-    profile, stats = params["clel"]["profiles"]["paper"], params["clel"]["datasets"]["cifar10"]
-    mean, std = stats["normalize"]["mean"], stats["normalize"]["std"]
     ours, config = our_model(params)
-    model_cfg = config["model"]
+    model_cfg, budget = config["model"], config["train"]
+    stats = config["arch"]["energy"]["normalize"]
+    mean, std = stats["mean"], stats["std"]
 
     # Their model as configs/cifar10.yaml and train.py build it.
     ebm, ema_ebm = utils.build_ema_module(
@@ -220,7 +221,7 @@ def main() -> int:
     )  # fmt: skip
 
     # 5. Learning-rate schedules over the 100k iterations.
-    iterations = profile["train"]["iterations"]
+    iterations = budget["iterations"]
     adam, adam_sched = utils.get_adam_optimizer([torch.nn.Parameter(torch.zeros(1))], 1e-4,
                                                 (0.0, 0.999), 2000)  # fmt: skip
     sgd, sgd_sched = utils.get_sgd_optimizer([torch.nn.Parameter(torch.zeros(1))], 3e-2, 5e-4,
@@ -246,7 +247,7 @@ def main() -> int:
           model_cfg["replay_buffer"]["augment"])),
         ("EMA decay / start", (round(decay, 8), int(20000 / 64)),
          (round(ours.ema_decay, 8), ours.ema_start)),
-        ("iterations / batch", (100000, 64), (iterations, profile["train"]["batch_size"])),
+        ("iterations / batch", (100000, 64), (iterations, budget["batch_size"])),
         ("beta / temperature / alpha", (0.01, 0.2, 1.0),
          (ours.beta, ours.temperature, ours.alpha)),
         ("energy parameters", sum(p.numel() for p in ebm.parameters()),

@@ -8,8 +8,10 @@ steps per second, the median over ``--repeats`` calls after one warm-up call:
 - ``ldebm_2d`` (models.ldebm_2d: z 2, K 16, 2 blocks of 100, 16 steps a stage), batch 64;
 - ``svebm_ib`` (models.svebm_ib: z 32, K 125, 200-200 GELU, 40 steps of 0.5), batch 32;
 - ``ldebm_paper`` (12 spectral-normalised blocks, 50 steps a stage), a training draw at batch 32;
-- ``clel`` (clel.sizes.tiny on 1 x 8 x 8 digits, clel.profiles.cpu's 20 SGLD steps, the online
-  energy in training mode so spectral norm iterates every step), batch 64.
+- ``clel`` (the energy network of archs.image_ebm.digits on 1 x 8 x 8 digits, the 20 SGLD steps
+  of the cpu profile's ``clel`` experiment, the online energy in training mode so spectral norm
+  iterates every step), batch 64; an older checkout's params.yaml has them as clel.sizes.tiny
+  and clel.profiles.cpu.sgld.
 
 The script uses only interfaces that predate the sampler changes (``build_prior``, ``sample``,
 ``density_loss``, ``sgld``), so the same file measures an older checkout: run it with that
@@ -46,6 +48,18 @@ def _median_seconds(call: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
+def clel_tiny(params: dict) -> tuple[dict, dict]:
+    """The digits energy network and the cpu profile's CLEL SGLD settings."""
+    if "clel" in params:  # an older checkout's separate clel section
+        clel = params["clel"]
+        return clel["sizes"]["tiny"]["energy"], clel["profiles"]["cpu"]["sgld"]
+    from latentrepro.config import settings_of
+
+    experiment = params["profiles"]["cpu"]["experiments"]["clel"]
+    sgld_cfg = settings_of(params, "clel", experiment)["sgld"]
+    return params["archs"]["image_ebm"]["digits"]["energy"], sgld_cfg
+
+
 def cases(params: dict) -> list[tuple[str, int, Callable[[], object]]]:
     """(name, sampler steps per call, call) for every row."""
     models = params["models"]
@@ -61,9 +75,8 @@ def cases(params: dict) -> list[tuple[str, int, Callable[[], object]]]:
     paper = prior("ldebm", 32, blocks=12, spectral_norm=True)
     svebm = prior("svebm_ib", 32)
     z32, z2 = torch.randn(32, 32), torch.randn(64, 2)
-    size = params["clel"]["sizes"]["tiny"]["energy"]
+    size, sgld_cfg = clel_tiny(params)
     net = EnergyNet(1, {**size, "downsamplings": 1}).train()
-    sgld_cfg = params["clel"]["profiles"]["cpu"]["sgld"]
     config = SGLDConfig(sgld_cfg["steps"], sgld_cfg["step_size"], sgld_cfg["noise_std"])
     images = torch.rand(64, 1, 8, 8)
 
