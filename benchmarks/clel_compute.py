@@ -58,10 +58,10 @@ def run_one(args: argparse.Namespace) -> dict:
 
     from latentrepro.cli import with_extractor
     from latentrepro.config import (
-        conditional_config,
         evaluate_config,
         evaluate_split,
         load_params,
+        sample_config,
         train_config,
     )
     from latentrepro.data.images import ImageSplit
@@ -144,11 +144,11 @@ def run_one(args: argparse.Namespace) -> dict:
         path = Path(args.checkpoints) / f"{args.model}_seed{args.seed}.pt"
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {"config": config, "seed": args.seed, "state_dict": model.state_dict()}
-        torch.save(state, path)  # the format of `latentrepro clel-conditional --checkpoint`
+        torch.save(state, path)  # the format of `latentrepro sample conditional --checkpoint`
         result["checkpoint"] = str(path)
     if hasattr(model, "encoder") and args.conditional:
         torch.manual_seed(args.seed)
-        conditional = conditional_config(params, dataset, args.model)
+        conditional = sample_config(params, "conditional", dataset, args.model)
         guided = guided_samples(model, train, label, conditional)
         classifier = load_extractor(settings["extractor"], torch.device("cpu")).net
         result["conditional"] = score_guided(guided, classifier, class_medians(train, label))

@@ -56,14 +56,6 @@ def cmd_tokenize(args: argparse.Namespace) -> None:
     print(json.dumps({k: v for k, v in stats.items() if k != "raw_sha256"}, indent=1))
 
 
-def cmd_prepare_arrays(args: argparse.Namespace) -> None:
-    from latentrepro.data.registry import get_dataset
-    from latentrepro.data.tokenize import prepare_arrays
-
-    stats = prepare_arrays(Path(args.raw), Path(args.out), get_dataset(args.dataset))
-    print(json.dumps({k: v for k, v in stats.items() if k != "raw_sha256"}, indent=1))
-
-
 def cmd_train(args: argparse.Namespace) -> None:
     from latentrepro.io import save_torch
     from latentrepro.models import build_model, get_family
@@ -212,8 +204,10 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
     sampler = get_sampler(args.kind)
     if sampler.uses_tool != (args.tool is not None):
-        need = "needs --tool (the checkpoint of the run it uses)" if sampler.uses_tool else (
-            "takes no --tool"
+        need = (
+            "needs --tool (the checkpoint of the run it uses)"
+            if sampler.uses_tool
+            else ("takes no --tool")
         )
         raise ValueError(f"sample {args.kind}: {need}")
     checkpoint = load_torch(args.checkpoint, map_location="cpu", weights_only=False)
@@ -335,11 +329,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--vocab-size", type=int, default=None, help="text datasets only")
     p.add_argument("--max-length", type=int, default=None, help="text datasets only")
-
-    p = add("prepare-arrays", cmd_prepare_arrays, "write {split}.pt of an image/points dataset")
-    p.add_argument("dataset")
-    p.add_argument("--raw", required=True)
-    p.add_argument("--out", required=True)
 
     p = add("train", cmd_train, "train one model on one dataset with one seed (resumable)")
     p.add_argument("--config", type=_json, required=True, help="resolved training config (JSON)")

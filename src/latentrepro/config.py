@@ -810,12 +810,16 @@ def report_config(params: Mapping[str, Any], name: str) -> dict[str, Any]:
     """What a report depends on besides its input files: its own settings, the grid of its
     experiments (in params order) and the settings of their models."""
     spec = dict(params["reports"][name])
-    chosen = {e: experiments(params)[e] for e in spec.pop("experiments", []) if e in experiments(params)}
+    chosen = {
+        e: experiments(params)[e] for e in spec.pop("experiments", []) if e in experiments(params)
+    }
     models = {m for exp in chosen.values() for m in exp["models"]}
     return {
         "name": name,
         **spec,
-        "experiments": {e: {"datasets": x["datasets"], "models": x["models"]} for e, x in chosen.items()},
+        "experiments": {
+            e: {"datasets": x["datasets"], "models": x["models"]} for e, x in chosen.items()
+        },
         "models": {m: params["models"][m] for m in sorted(models)},
     }
 

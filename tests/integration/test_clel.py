@@ -26,7 +26,9 @@ def test_clel_smoke_targets_name_their_fid_protocol(smoke_run):
         "conditional accuracy" in conditional
         and "clel, all classes (chance 0.10 / 0.05)" in conditional
     )
-    scores = json.loads((smoke_run / "results/samples/conditional/digits/clel/seed0.json").read_text())
+    scores = json.loads(
+        (smoke_run / "results/samples/conditional/digits/clel/seed0.json").read_text()
+    )
     assert len(scores["metrics"]["conditional_accuracy"]) == 10
     assert "not the CLEL encoder" in scores["scorer"]
     for name in ("clel_samples", "clel_conditional", "clel_curves", "fid_classifier_latents"):

@@ -9,12 +9,13 @@ from latentrepro.cli import with_extractor
 from latentrepro.config import (
     REPO_ROOT,
     ParamsError,
-    conditional_config,
-    conditional_scorer,
     evaluate_config,
     evaluate_split,
     family_runs,
     load_params,
+    sample_config,
+    sample_runs,
+    sample_tool,
     train_config,
     trained_run,
 )
@@ -47,9 +48,10 @@ def test_the_cpu_profile_runs_both_models_on_three_seeds_with_equal_budgets():
     # the classifier is trained once (seed 0) and is what both models' FID and the guided
     # samples are measured with
     assert trained_run(params, "digits", "fid_classifier").seed == 0
-    assert conditional_scorer(params, "digits", "clel") == trained_run(
+    assert sample_tool(params, "conditional", "digits", "clel") == trained_run(
         params, "digits", "fid_classifier"
     )
+    assert [r.model for r in sample_runs(params, "conditional")] == ["clel"] * 3
 
 
 @pytest.mark.parametrize(
@@ -125,14 +127,24 @@ def test_the_extractor_and_the_scorer_must_be_classifier_runs_of_the_dataset():
             {"profiles.smoke.experiments.clel.evaluate.extractor": {"kind": "classifier", "model": "vae"}},
         )  # fmt: skip
     with pytest.raises(
-        ParamsError, match=r"conditional\.scorer: no experiment of the profile trains"
+        ParamsError, match=r"samples\.conditional\.scorer\): no experiment of the profile trains"
     ):
         load_params(
             PARAMS,
             {"profiles.smoke.experiments.fid_classifier.datasets": ["fashion_mnist"]},
         )
-    with pytest.raises(ParamsError, match=r"conditional\.model: 'ebm' is not a guided image_ebm"):
-        load_params(PARAMS, {"profiles.smoke.experiments.clel.conditional.model": "ebm"})
+    with pytest.raises(ParamsError, match=r"'ebm' is not a guided image_ebm model"):
+        load_params(PARAMS, {"samples.conditional.models": ["ebm", "clel"]})
+
+
+def test_an_experiments_own_sample_settings_need_a_kind_that_draws_from_it():
+    with pytest.raises(ParamsError, match=r"samples\.interpolation does not draw from experiment"):
+        load_params(PARAMS, {"profiles.smoke.experiments.clel.samples.interpolation": {"pairs": 2}})
+    with pytest.raises(
+        ParamsError,
+        match=r"experiments\.clel\.samples\.conditional\.steps: 0 is less than the minimum",
+    ):
+        load_params(PARAMS, {"profiles.smoke.experiments.clel.samples.conditional.steps": 0})
 
 
 def test_one_job_in_two_experiments_must_get_the_same_model_settings():
@@ -189,5 +201,8 @@ def test_the_fashion_profile_overrides_beta_for_clel_only_and_keeps_budgets_equa
     assert params["models"]["clel"]["beta"] == 0.01  # the paper's value stays
     assert ebm["train"] == clel["train"] and ebm_model["sgld"] == clel_model["sgld"]
     assert clel_model["ema"] == {"decay": 0.5 ** (64 / 3200), "start": 50}
-    settings = conditional_config(params, "fashion_mnist", "clel")
-    assert settings["label"] == "class" and "scorer" not in settings and "model" not in settings
+    settings = sample_config(params, "conditional", "fashion_mnist", "clel")
+    # the paper's settings with the experiment's own over them; the runs and the scorer are
+    # the job's inputs, not its settings
+    assert settings == {"steps": 60, "weight": 100.0, "per_row": 50, "centred": True,
+                        "starts": "uniform"}  # fmt: skip

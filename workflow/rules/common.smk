@@ -102,6 +102,37 @@ def extractor_input(dataset, model):
     return INCEPTION_WEIGHTS
 
 
+def sample_tool_input(w):
+    """The checkpoint of the run a kind of samples uses (a scorer), or nothing."""
+    run = lr.sample_tool(PARAMS, w.kind, w.dataset, w.model)
+    return [] if run is None else checkpoint_of(run)
+
+
+def report_inputs(name, reads):
+    """The files of each kind a report reads, for its runs (latentrepro.config.report_runs)."""
+    runs, drawn = lr.report_runs(PARAMS, name), lr.report_samples(PARAMS, name)
+    kind = PARAMS["reports"][name].get("samples")
+    patterns = {
+        "metrics": ("results/metrics/runs/{dataset}/{model}/seed{seed}.json", runs),
+        "histories": ("results/curves/{dataset}/{model}/seed{seed}.csv", runs),
+        "latents": ("results/latents/{dataset}/{model}/seed{seed}.pt", runs),
+        "benchmarks": (
+            "results/benchmarks/train/{dataset}/{model}/seed{seed}.tsv",
+            runs,
+        ),
+        "samples": (
+            f"results/samples/{kind}/{{dataset}}/{{model}}/seed{{seed}}.json",
+            drawn,
+        ),
+    }
+    files = {k: run_paths(*patterns[k]) for k in reads if k in patterns}
+    if "data" in reads:
+        files["data"] = [
+            f"{DATA}/processed/{d}" for d in sorted({r.dataset for r in runs})
+        ]
+    return files
+
+
 def run_paths(pattern, runs=None):
     """`pattern` formatted for every (dataset, model, seed) of `runs` (default: every run of
     the active profile)."""

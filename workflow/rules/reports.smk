@@ -3,24 +3,6 @@
 # (latentrepro.report.renderers), each calling `latentrepro render`.
 from latentrepro.report.renderers import get_renderer
 
-
-def report_inputs(name, reads):
-    """The files of each kind a report reads, for its runs (latentrepro.config.report_runs)."""
-    runs, drawn = lr.report_runs(PARAMS, name), lr.report_samples(PARAMS, name)
-    kind = PARAMS["reports"][name].get("samples")
-    patterns = {
-        "metrics": ("results/metrics/runs/{dataset}/{model}/seed{seed}.json", runs),
-        "histories": ("results/curves/{dataset}/{model}/seed{seed}.csv", runs),
-        "latents": ("results/latents/{dataset}/{model}/seed{seed}.pt", runs),
-        "benchmarks": ("results/benchmarks/train/{dataset}/{model}/seed{seed}.tsv", runs),
-        "samples": (f"results/samples/{kind}/{{dataset}}/{{model}}/seed{{seed}}.json", drawn),
-    }
-    files = {k: run_paths(*patterns[k]) for k in reads if k in patterns}
-    if "data" in reads:
-        files["data"] = [f"{DATA}/processed/{d}" for d in sorted({r.dataset for r in runs})]
-    return files
-
-
 for report_name in lr.active_reports(PARAMS):
     renderer = get_renderer(PARAMS["reports"][report_name]["render"])
 

@@ -7,11 +7,6 @@ wildcard_constraints:
     kind="|".join(PARAMS.get("samples", {})) or "no_samples",
 
 
-def sample_tool_input(w):
-    run = lr.sample_tool(PARAMS, w.kind, w.dataset, w.model)
-    return [] if run is None else checkpoint_of(run)
-
-
 rule sample:
     input:
         model="results/checkpoints/{dataset}/{model}/seed{seed}/model.pt",

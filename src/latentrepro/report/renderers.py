@@ -71,9 +71,7 @@ def _density_pictures(inputs: ReportInputs, config: dict[str, Any], results: Pat
     return [density_pictures(inputs.latents, results / "figures" / f"{config['name']}.png")]
 
 
-def _interpolation_table(
-    inputs: ReportInputs, config: dict[str, Any], results: Path
-) -> list[Path]:
+def _interpolation_table(inputs: ReportInputs, config: dict[str, Any], results: Path) -> list[Path]:
     """DG-VAE's interpolation scores per dataset and model, mean ± std over seeds."""
     from latentrepro.report.dgvae import interpolation_table
 
@@ -123,14 +121,16 @@ RENDERERS: dict[str, Renderer] = {
     "synthetic_grid": Renderer(
         _synthetic_grid, reads=("latents", "data"), writes=("figures/{name}.png",)
     ),
-    "symbol_latents": Renderer(
-        _symbol_latents, reads=("latents",), writes=("figures/{name}.png",)
-    ),
+    "symbol_latents": Renderer(_symbol_latents, reads=("latents",), writes=("figures/{name}.png",)),
     "clel_tables": Renderer(
         _clel_tables,
         reads=("metrics", "histories", "benchmarks", "latents", "samples"),
         writes=(
-            *(f"tables/{{name}}_{t}.{ext}" for t in ("fid", "cost", "conditional") for ext in TABLE),
+            *(
+                f"tables/{{name}}_{t}.{ext}"
+                for t in ("fid", "cost", "conditional")
+                for ext in TABLE
+            ),
             "tables/{name}_reported_elsewhere.md",
             "figures/{name}_samples.png",
             "figures/{name}_conditional.png",
