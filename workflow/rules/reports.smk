@@ -23,9 +23,13 @@ for report_name in lr.active_reports(PARAMS):
             **job_resources(f"report_{report_name}"),
         params:
             config=json.dumps(lr.report_config(PARAMS, report_name), sort_keys=True),
+            # bound now (the default argument): a shell command is formatted when the job
+            # runs, after the loop has moved on to the last report
+            inputs=lambda w, input, reads=renderer.reads: " ".join(
+                f"--{kind} {getattr(input, kind)}" for kind in reads
+            ),
         shell:
-            "latentrepro --log {log} render --config {params.config:q}"
-            + "".join(f" --{kind} {{input.{kind}}}" for kind in renderer.reads)
-            + " --results results"
+            "latentrepro --log {log} render --config {params.config:q} {params.inputs}"
+            " --results results"
 
     EXTRA_TARGETS += [f"results/{path}" for path in renderer.outputs(report_name)]
