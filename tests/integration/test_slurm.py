@@ -197,7 +197,7 @@ def test_outputs_equal_a_local_run(runs):
         "latents",
         "tables",
         "figures",
-        "conditional",
+        "samples",
     } <= kinds
     different = [str(rel) for rel in files if differs(cluster / rel, local / rel)]
     assert not different, f"{len(different)} of {len(files)} outputs differ: {different}"
