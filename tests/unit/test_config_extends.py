@@ -109,8 +109,15 @@ def test_show_config_prints_every_job_of_a_profile(capsys):
     shown = yaml.safe_load(capsys.readouterr().out)
     assert shown["profile"] == "dgvae_cpu_ablation"
     jobs = shown["jobs"]
-    # 6 ablation models + 2 density models on short Yelp 10k, one seed; train and evaluate each
-    assert len(jobs) == 16
+    # 6 ablation models + 2 density models on short Yelp 10k, one seed; train and evaluate
+    # each, and the two reports that read them
+    assert len([key for key in jobs if key.startswith(("train ", "evaluate "))]) == 16
+    assert {key for key in jobs if key.startswith("render ")} == {
+        "render dgvae_ablation_b", "render dgvae_density",
+    }  # fmt: skip
+    assert jobs["render dgvae_density"]["experiments"]["dgvae_density"]["models"] == [
+        "vae_2d", "dg_vae_2d",
+    ]  # fmt: skip
     job = jobs["train short_yelp_10k/dg_vae_b2/seed0"]
     assert job["model"]["regulariser"]["batch_chunk"] == 2 and job["train"]["epochs"] == 1
     assert jobs["evaluate short_yelp_10k/dg_vae/seed0"]["evaluate"]["iw_samples"] == 2

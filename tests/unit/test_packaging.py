@@ -73,7 +73,6 @@ def test_every_rule_file_names_an_existing_conda_env():
     assert (REPO_ROOT / "workflow" / "rules" / env).resolve().is_file()
     for path in rules:
         text = path.read_text()
-        shells = text.count("    shell:")
-        assert text.count("    conda:\n        ENV") == shells, (
-            f"{path.name}: a shell rule without conda"
-        )
+        shells = len(re.findall(r"^ +shell:$", text, re.M))
+        condas = len(re.findall(r"^ +conda:\n +ENV$", text, re.M))
+        assert condas == shells, f"{path.name}: a shell rule without conda"

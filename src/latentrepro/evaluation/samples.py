@@ -66,10 +66,9 @@ def _conditional(
     (models/image/conditional.py)."""
     from latentrepro.data.images import ImageSplit
     from latentrepro.evaluation.image_ebm import load_classifier
-    from latentrepro.models.image import CLEL
     from latentrepro.models.image.conditional import class_medians, guided_samples, score_guided
 
-    if not isinstance(model, CLEL):
+    if not callable(getattr(model, "guided_energy", None)):  # a model that can be guided
         raise ValueError(
             f"samples.conditional: {config['model']['name']!r} is not a guided image model"
         )
