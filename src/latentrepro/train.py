@@ -21,6 +21,13 @@ The budget is ``train.epochs`` (each of at most ``max_batches_per_epoch`` batche
 paper states one, ``train.iterations``: exactly that many optimiser steps, over as many epochs as
 it takes (the last one cut short).
 
+Precision (``train.precision``): ``float32`` (the default), or ``bf16``: the training step's
+forward pass under ``torch.autocast`` in bfloat16 (matrix products and convolutions in bf16,
+losses and reductions in float32, as autocast chooses); weights, gradients and optimiser states
+stay float32, and validation runs in float32. ``train.channels_last`` stores the 4-D weights
+of convolutional models channels-last (the fast layout of cuDNN's convolutions). Both are for
+GPUs; tests/unit/test_precision.py bounds bf16's effect on a step on CPU.
+
 Resuming: the checkpoint holds the weights, optimiser states, the best weights so far, the lr
 decay state, the history and the global RNG state; shuffling uses a generator seeded per epoch.
 A run killed after epoch e and resumed therefore ends with exactly the weights of an
@@ -59,6 +66,18 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device: 'cuda' was requested but torch sees no CUDA device")
     return torch.device(name)
+
+
+#: ``train.precision`` -> the autocast dtype of the training step (None: no autocast).
+PRECISIONS: dict[str, torch.dtype | None] = {"float32": None, "bf16": torch.bfloat16}
+
+
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """The autocast context of a training step in ``precision`` (see the module docstring)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"train.precision: unknown {precision!r}; known: {sorted(PRECISIONS)}")
+    dtype = PRECISIONS[precision]
+    return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
 
 
 def build_optimizer(params: Iterable[nn.Parameter], cfg: dict[str, Any]) -> torch.optim.Optimizer:
@@ -242,9 +261,12 @@ def fit(
     (and overwritten), one that cannot be read is moved aside (:class:`ResumeFile`).
     """
     device = resolve_device(config["device"])
-    model.to(device)
-    optimisers = Optimisers.for_model(model, config["model"])
     train_cfg, decay = config["train"], config["model"].get("lr_decay")
+    model.to(device)
+    if train_cfg.get("channels_last"):
+        model.to(memory_format=torch.channels_last)
+    precision = train_cfg.get("precision", "float32")
+    optimisers = Optimisers.for_model(model, config["model"])
     limit = train_cfg.get("max_batches_per_epoch")
     batching = train_cfg.get("batching", DEFAULT_BATCHING)
     per_epoch = train.num_batches(train_cfg["batch_size"], limit)
@@ -287,7 +309,8 @@ def fit(
             if state.step >= total_steps:
                 break
             optimisers.schedule(state.step, total_steps)
-            loss, logs = model.training_step(batch, state.step / max(total_steps, 1))
+            with autocast(device, precision):
+                loss, logs = model.training_step(batch, state.step / max(total_steps, 1))
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"non-finite training loss {loss.item()} at epoch {epoch + 1}, step {state.step}; "
