@@ -409,7 +409,7 @@ def _job_problems(params: dict[str, Any], profile: dict[str, Any], pname: str) -
             job = {
                 "train": budget_of(profile["train"], exp.get("train", {})),
                 "model": settings_of(params, model, exp),
-                "evaluate": merge_over(profile.get("evaluate", {}), exp.get("evaluate", {})),
+                "evaluate": _exp_evaluate(profile, exp),
             }
             first_name, first = seen.setdefault((dataset, model), (ename, job))
             for part in job:
@@ -439,7 +439,7 @@ def _image_problems(
         for dataset in exp["datasets"]
         if REGISTRY[dataset].kind != "images"
     ]
-    block = merge_over(profile.get("evaluate", {}), exp.get("evaluate", {}))
+    block = _exp_evaluate(profile, exp)
     batch = budget_of(profile["train"], exp.get("train", {}))["batch_size"]
     for model in (m for m in image_models if families[m] == "image_ebm"):
         settings = settings_of(params, model, exp)
@@ -582,7 +582,7 @@ def runs(params: Mapping[str, Any], experiment: str | None = None) -> list[Run]:
             for exp in chosen.values()
             for dataset in exp["datasets"]
             for model in exp["models"]
-            for seed in exp.get("seeds", profile["seeds"])
+            for seed in _seeds(profile, exp)
         }
     )
 
@@ -600,10 +600,18 @@ def trained_run(params: Mapping[str, Any], dataset: str, model: str) -> Run:
 
 
 def _first_seed(profile: Mapping[str, Any], dataset: str, model: str) -> int | None:
-    for exp in profile["experiments"].values():
-        if dataset in exp["datasets"] and model in exp["models"]:
-            return exp.get("seeds", profile["seeds"])[0]
-    return None
+    exp = _experiment_of(profile, dataset, model)
+    return _seeds(profile, exp)[0] if exp else None
+
+
+def _seeds(profile: Mapping[str, Any], exp: Mapping[str, Any]) -> list[int]:
+    """An experiment's own ``seeds``, else the profile's."""
+    return exp.get("seeds", profile["seeds"])
+
+
+def _exp_evaluate(profile: Mapping[str, Any], exp: Mapping[str, Any]) -> dict[str, Any]:
+    """The profile's ``evaluate`` with the experiment's ``evaluate`` keys over it."""
+    return merge_over(profile.get("evaluate", {}), exp.get("evaluate", {}))
 
 
 def datasets(params: Mapping[str, Any]) -> list[str]:
@@ -701,8 +709,7 @@ def _evaluate_block(params: Mapping[str, Any], dataset: str, model: str) -> dict
     """The profile's ``evaluate`` with the ``evaluate`` keys of the experiment that runs
     ``model`` on ``dataset`` over it."""
     profile = active_profile(params)
-    exp = _experiment_of(profile, dataset, model)
-    return merge_over(profile.get("evaluate", {}), exp.get("evaluate", {}))
+    return _exp_evaluate(profile, _experiment_of(profile, dataset, model))
 
 
 def evaluate_config(params: Mapping[str, Any], dataset: str, model: str) -> dict[str, Any]:
@@ -744,7 +751,7 @@ def sample_runs(params: Mapping[str, Any], kind: str) -> list[Run]:
             for dataset in exp["datasets"]
             for model in exp["models"]
             if model in _sample_spec(params, kind, exp)["models"]
-            for seed in exp.get("seeds", profile["seeds"])
+            for seed in _seeds(profile, exp)
         }
     )
 
