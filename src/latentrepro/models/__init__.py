@@ -83,6 +83,13 @@ def _build_symbol_vae(config: dict[str, Any], data_dir: Path) -> nn.Module:
     return SymbolTextVAE.from_config(config, len(vocab["itos"]))
 
 
+def _build_dialogue_vae(config: dict[str, Any], data_dir: Path) -> nn.Module:
+    from latentrepro.models.text.dialogue import DialogueVAE
+
+    vocab = json.loads((data_dir / "vocab.json").read_text(encoding="utf-8"))
+    return DialogueVAE.from_config(config, len(vocab["itos"]))
+
+
 def _build_point_model(config: dict[str, Any], data_dir: Path) -> nn.Module:
     from latentrepro.models.points import PointDensityModel
 
@@ -100,6 +107,7 @@ FAMILIES: dict[str, Family] = {
     "image_ebm": Family(_build_image_ebm, _load_image_split),
     "image_classifier": Family(_build_image_classifier, _load_image_split),
     "symbol_vae": Family(_build_symbol_vae, _load_token_split),
+    "dialogue_vae": Family(_build_dialogue_vae, _load_token_split),
     "point_ebm": Family(_build_point_model, _load_point_split),
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -24,6 +25,9 @@ class Prior(nn.Module):
     - ``reports_likelihood``: ``log_prob`` is trustworthy enough to report NLL, PPL and KL from;
     - ``global_partition``: ``log_prob`` carries one estimated log-partition term, which an
       evaluation freezes (:meth:`frozen_partition`) so that every example shares one estimate.
+
+    A conditional prior p(z | c) reads the condition bound by :meth:`given`: one row of c per
+    latent of the calls inside the block (a training batch, its Langevin chains, its samples).
     """
 
     latent_dim: int
@@ -33,6 +37,26 @@ class Prior(nn.Module):
     reports_likelihood: bool = True
     #: Whether ``log_prob`` holds one global log-partition estimate (see :meth:`frozen_partition`).
     global_partition: bool = False
+    #: The condition c ``[N, C]`` bound by :meth:`given`; None outside such a block.
+    context: torch.Tensor | None = None
+
+    @contextlib.contextmanager
+    def given(self, context: torch.Tensor) -> Iterator[Prior]:
+        """Bind the condition ``context`` ``[N, C]`` (detached: the prior never trains what
+        computes it) for the calls inside the block. A prior that does not depend on c (N(0, I)
+        of a conditional VAE whose posterior and decoder read c) ignores it; an energy network
+        checks that it was built for it and that it has one row per latent."""
+        previous, self.context = self.context, context.detach()
+        try:
+            yield self
+        finally:
+            self.context = previous
+
+    def conditioned(self, net: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+        """``net(*inputs)``, given the bound condition as ``context=`` inside :meth:`given`."""
+        if self.context is None:
+            return net(*inputs)
+        return net(*inputs, context=self.context)
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log p(z), summed over the last dimension."""

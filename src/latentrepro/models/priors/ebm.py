@@ -122,10 +122,13 @@ class LatentEBMPrior(EBMPrior):
     @classmethod
     def from_config(cls, cfg: dict[str, Any], latent_dim: int, coupled: bool) -> LatentEBMPrior:
         """From a ``prior`` section: ``symbols`` (SVEBM), ``energy``, ``langevin``,
-        ``log_partition_samples``, ``kl_threshold``, ``detach_positive``."""
+        ``log_partition_samples``, ``kl_threshold``, ``detach_positive``, and ``context_dim``
+        (set by a conditional family, not in params.yaml)."""
         symbols = check_symbols(cfg.get("symbols")) if coupled else None
         lang = cfg.get("langevin", {})
-        net = EnergyMLP.from_config(cfg.get("energy", {}), latent_dim, symbols or 1)
+        net = EnergyMLP.from_config(
+            cfg.get("energy", {}), latent_dim, symbols or 1, cfg.get("context_dim", 0)
+        )
         return cls(
             latent_dim,
             net,
@@ -147,14 +150,14 @@ class LatentEBMPrior(EBMPrior):
 
     def f(self, z: torch.Tensor) -> torch.Tensor:
         """The score f(z) ``[...]`` for ``z`` ``[..., D]``."""
-        out = self.net(z.reshape(-1, self.latent_dim))
+        out = self.conditioned(self.net, z.reshape(-1, self.latent_dim))
         score = out.logsumexp(-1) if self.symbols else out.squeeze(-1)
         return score.view(z.shape[:-1])
 
     def symbol_logits(self, z: torch.Tensor) -> torch.Tensor:
         if not self.symbols:
             raise ValueError("prior: LEBM has no symbols; use svebm or ldebm for symbol metrics")
-        return self.net(z)
+        return self.conditioned(self.net, z)
 
     def energy(self, z: torch.Tensor) -> torch.Tensor:
         """-log of the unnormalised density: -f(z) + ||z||^2 / 2."""

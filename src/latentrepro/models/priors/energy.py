@@ -15,6 +15,14 @@
 
   with PE(t)_{2i} = sin(t / 10000^{2i/d}), PE(t)_{2i+1} = cos(t / 10000^{2i/d}) (Vaswani et al.
   2017, Sec. 3.5; sine and cosine interleaved, as in the authors' table).
+
+Both take an optional condition c ``[N, C]`` (``context_dim`` C > 0), which makes them the
+energies of a conditional prior p(z | c) (LDEBM's response generation). The SVEBM MLP reads
+``[z, c]`` in its first layer (bpucla/ibebm @ 315b645 conditional_gen.py:810-816); LDEBM's
+network embeds c by its own branch h_c = W_7 lrelu(W_6 c) and joins ``[h_z, h_c, h_t]``
+(yuPeiyu98/LDEBM @ 37ebc1f modules/ldebm_ctx.py:100-111, :123, :388-393). The condition is an
+input, not a parameter: the prior never trains the network that computes it (both authors
+detach it, ldebm_ctx.py:525).
 """
 
 from __future__ import annotations
@@ -42,6 +50,28 @@ def _activation(name: str) -> nn.Module:
 def _linear(d_in: int, d_out: int, normalise: bool) -> nn.Module:
     layer = nn.Linear(d_in, d_out)
     return spectral_norm(layer) if normalise else layer
+
+
+def with_context(
+    inputs: torch.Tensor, context: torch.Tensor | None, context_dim: int
+) -> torch.Tensor | None:
+    """The condition for the rows of ``inputs``, checked against the network's ``context_dim``:
+    ``None`` for an unconditional network, else ``context`` ``[N, C]`` with one row per input."""
+    if not context_dim:
+        if context is not None:
+            raise ValueError(
+                "prior: this energy network is unconditional (context_dim 0) but was given a "
+                "condition; build the prior with context_dim for a conditional model"
+            )
+        return None
+    if context is None:
+        raise ValueError(f"prior: a conditional energy (context_dim {context_dim}) needs c")
+    if context.shape != (inputs.size(0), context_dim):
+        raise ValueError(
+            f"prior: condition of shape {tuple(context.shape)} for {inputs.size(0)} latents; "
+            f"expected ({inputs.size(0)}, {context_dim})"
+        )
+    return context.to(inputs.dtype)
 
 
 def sinusoidal_table(levels: int, dim: int) -> torch.Tensor:
@@ -74,6 +104,7 @@ class EnergyMLP(nn.Module):
         hidden: width of the hidden layers.
         activation: ``gelu``, ``leaky_relu`` (slope 0.2) or ``silu``.
         spectral: spectral normalisation of every linear layer (Miyato et al. 2018).
+        context_dim: C of a condition read with z by the first layer (0: unconditional).
     """
 
     def __init__(
@@ -83,10 +114,12 @@ class EnergyMLP(nn.Module):
         hidden: int = 200,
         activation: str = "gelu",
         spectral: bool = False,
+        context_dim: int = 0,
     ) -> None:
         super().__init__()
+        self.context_dim = context_dim
         self.layers = nn.Sequential(
-            _linear(latent_dim, hidden, spectral),
+            _linear(latent_dim + context_dim, hidden, spectral),
             _activation(activation),
             _linear(hidden, hidden, spectral),
             _activation(activation),
@@ -94,7 +127,9 @@ class EnergyMLP(nn.Module):
         )
 
     @classmethod
-    def from_config(cls, cfg: dict[str, Any], latent_dim: int, out_dim: int) -> EnergyMLP:
+    def from_config(
+        cls, cfg: dict[str, Any], latent_dim: int, out_dim: int, context_dim: int = 0
+    ) -> EnergyMLP:
         """From a prior's ``energy`` section (hidden, activation, spectral_norm)."""
         if cfg.get("blocks"):
             raise ValueError(
@@ -107,10 +142,13 @@ class EnergyMLP(nn.Module):
             hidden=cfg.get("hidden", 200),
             activation=cfg.get("activation", "gelu"),
             spectral=cfg.get("spectral_norm", False),
+            context_dim=context_dim,
         )
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.layers(z)
+    def forward(self, z: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """``[N, out_dim]`` for ``z`` ``[N, D]`` (and the condition ``[N, C]`` if conditional)."""
+        c = with_context(z, context, self.context_dim)
+        return self.layers(z if c is None else torch.cat([z, c], dim=-1))
 
 
 class DiffusionEnergyNet(nn.Module):
@@ -124,6 +162,7 @@ class DiffusionEnergyNet(nn.Module):
         blocks: residual blocks (the authors: 12).
         activation: the authors use ``leaky_relu`` (slope 0.2).
         spectral: spectral normalisation of every linear layer (the authors: on).
+        context_dim: C of a condition embedded by its own branch (0: unconditional).
     """
 
     def __init__(
@@ -135,8 +174,10 @@ class DiffusionEnergyNet(nn.Module):
         blocks: int = 12,
         activation: str = "leaky_relu",
         spectral: bool = True,
+        context_dim: int = 0,
     ) -> None:
         super().__init__()
+        self.context_dim = context_dim
         self.z_embed = nn.Sequential(
             _linear(latent_dim, hidden, spectral),
             _activation(activation),
@@ -148,7 +189,16 @@ class DiffusionEnergyNet(nn.Module):
             _activation(activation),
             _linear(hidden, hidden, spectral),
         )
-        self.join = nn.Sequential(_activation(activation), _linear(2 * hidden, hidden, spectral))
+        if context_dim:
+            self.c_embed = nn.Sequential(
+                _linear(context_dim, hidden, spectral),
+                _activation(activation),
+                _linear(hidden, hidden, spectral),
+            )
+        branches = 3 if context_dim else 2
+        self.join = nn.Sequential(
+            _activation(activation), _linear(branches * hidden, hidden, spectral)
+        )
         self.blocks = nn.Sequential(
             *(PreActResidual(hidden, activation, spectral) for _ in range(blocks))
         )
@@ -156,7 +206,7 @@ class DiffusionEnergyNet(nn.Module):
 
     @classmethod
     def from_config(
-        cls, cfg: dict[str, Any], latent_dim: int, out_dim: int, levels: int
+        cls, cfg: dict[str, Any], latent_dim: int, out_dim: int, levels: int, context_dim: int = 0
     ) -> DiffusionEnergyNet:
         """From a prior's ``energy`` section (hidden, blocks, activation, spectral_norm)."""
         return cls(
@@ -167,6 +217,7 @@ class DiffusionEnergyNet(nn.Module):
             blocks=cfg.get("blocks", 12),
             activation=cfg.get("activation", "leaky_relu"),
             spectral=cfg.get("spectral_norm", True),
+            context_dim=context_dim,
         )
 
     def time_features(self, t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -175,9 +226,16 @@ class DiffusionEnergyNet(nn.Module):
         return self.t_embed(self.time_table[t].to(dtype))
 
     def forward(
-        self, y: torch.Tensor, t: torch.Tensor, time_features: torch.Tensor | None = None
+        self,
+        y: torch.Tensor,
+        t: torch.Tensor,
+        time_features: torch.Tensor | None = None,
+        context: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The K logits; ``time_features`` is :meth:`time_features` of ``t`` when precomputed."""
+        """The K logits; ``time_features`` is :meth:`time_features` of ``t`` when precomputed,
+        ``context`` the condition ``[N, C]`` of a conditional network."""
         h_t = self.time_features(t, y.dtype) if time_features is None else time_features
-        h = torch.cat([self.z_embed(y), h_t], dim=-1)
+        c = with_context(y, context, self.context_dim)
+        parts = [self.z_embed(y), h_t] if c is None else [self.z_embed(y), self.c_embed(c), h_t]
+        h = torch.cat(parts, dim=-1)
         return self.out(self.blocks(self.join(h)))

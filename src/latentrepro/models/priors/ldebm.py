@@ -48,6 +48,7 @@ modules/ldebm.py:301-409), a density other than the one it samples; that is not 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -156,7 +157,8 @@ class DiffusionEBMPrior(EBMPrior):
     def from_config(cls, cfg: dict[str, Any], latent_dim: int) -> DiffusionEBMPrior:
         """From a ``prior`` section: ``symbols``, ``energy``, ``langevin.steps`` (per stage),
         ``diffusion`` (levels, beta_start, beta_end, num_steps, step_scale),
-        ``log_partition_samples``, ``kl_threshold``."""
+        ``log_partition_samples``, ``kl_threshold``, and ``context_dim`` (set by a conditional
+        family, not in params.yaml)."""
         lang = cfg.get("langevin", {})
         if "step_size" in lang or "noise" in lang:
             raise ValueError(
@@ -173,7 +175,7 @@ class DiffusionEBMPrior(EBMPrior):
         )
         symbols = check_symbols(cfg.get("symbols"))
         net = DiffusionEnergyNet.from_config(
-            cfg.get("energy", {}), latent_dim, symbols, schedule.pairs
+            cfg.get("energy", {}), latent_dim, symbols, schedule.pairs, cfg.get("context_dim", 0)
         )
         return cls(
             latent_dim,
@@ -200,7 +202,7 @@ class DiffusionEBMPrior(EBMPrior):
 
     def logits(self, y: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
         """g_k(y, t) ``[N, K]`` for ``y`` ``[N, D]`` and a level ``t`` (int or ``[N]``)."""
-        return self.net(y, self._level(t, y.size(0)))
+        return self.conditioned(self.net, y, self._level(t, y.size(0)))
 
     def g(self, y: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
         """The unscaled level-t score ``logsumexp_k g_k(y, t)``, ``[N]``."""
@@ -227,8 +229,10 @@ class DiffusionEBMPrior(EBMPrior):
             time_features = self.net.time_features(t, dtype)
             temperature = self.temperature.to(dtype)[t]
 
+        net = functools.partial(self.conditioned, self.net)
+
         def score(y: torch.Tensor) -> torch.Tensor:
-            return self.net(y, t, time_features).logsumexp(-1) / temperature
+            return net(y, t, time_features).logsumexp(-1) / temperature
 
         return score
 

@@ -43,6 +43,8 @@ class SymbolTextVAE(TextVAE):
     """
 
     keep_last_weights = True
+    #: The prior must be symbol-coupled (a subclass may take any prior with its regulariser).
+    requires_symbols = True
 
     def __init__(
         self,
@@ -52,7 +54,8 @@ class SymbolTextVAE(TextVAE):
         uniform_init: float | None = None,
     ) -> None:
         super().__init__(*parts)
-        if not isinstance(self.prior, EBMPrior) or not self.prior.symbols:
+        coupled = isinstance(self.prior, EBMPrior) and self.prior.symbols
+        if self.requires_symbols and not coupled:
             raise ValueError("prior.name: a symbol VAE needs a symbol-coupled prior (svebm, ldebm)")
         if cluster_sampling not in CLUSTER_SAMPLING:
             raise ValueError(
@@ -92,12 +95,11 @@ class SymbolTextVAE(TextVAE):
         return getattr(self.regulariser, "cluster_weight", 0.0) > 0
 
     def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
-        """The energy network trains with its own optimiser (``optimizers.ebm``)."""
+        """The energy network trains with its own optimiser (``optimizers.ebm``); a prior
+        without parameters leaves one group."""
         ebm = {id(p) for p in self.prior.parameters()}
-        return {
-            "model": [p for p in self.parameters() if id(p) not in ebm],
-            "ebm": list(self.prior.parameters()),
-        }
+        groups = {"model": [p for p in self.parameters() if id(p) not in ebm]}
+        return {**groups, "ebm": list(self.prior.parameters())} if ebm else groups
 
     @torch.no_grad()
     def on_epoch_start(self, epoch: int, split: TokenSplit) -> None:
@@ -120,6 +122,12 @@ class SymbolTextVAE(TextVAE):
             return None
         return balanced_order(self._pseudo_labels, generator)
 
+    def batch_targets(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """The batch's pseudo-labels once the training set is clustered, else None."""
+        if self._pseudo_labels is None:
+            return None
+        return self._pseudo_labels[batch["index"].cpu()].to(batch["tokens"].device)
+
     def training_step(
         self, batch: dict[str, torch.Tensor], progress: float
     ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -130,9 +138,8 @@ class SymbolTextVAE(TextVAE):
             return loss, {"loss": loss.item(), "rec": loss.item(), "kl_weight": 0.0}
         z = self.reparameterise(mu, logvar)
         rec = -self.log_likelihood(batch["tokens"], z)
-        targets = None
-        if self._pseudo_labels is not None:
-            targets = self._pseudo_labels[batch["index"].cpu()].to(mu.device)
-        term, logs = self.regulariser(mu, logvar, z, self.prior, progress, targets)
+        term, logs = self.regulariser(
+            mu, logvar, z, self.prior, progress, self.batch_targets(batch)
+        )
         loss = (rec + term).mean()
         return loss, {"loss": loss.item(), "rec": rec.mean().item(), **logs}
