@@ -16,7 +16,7 @@ needs_sources = pytest.mark.skipif(
     not SOURCES.is_file(), reason=f"shared data mirror not present at {MIRROR}"
 )
 
-EMBEDDED = {"synthetic_text", "grid16", "pinwheel", "digits"}
+EMBEDDED = {"synthetic_text", "synthetic_dialogue", "grid16", "pinwheel", "digits"}
 REMOTE = {"ptb", "dailydialog", "smd", "yahoo", "yelp", "short_yelp", "short_yelp_10k", "snli"}
 REMOTE |= {"dailydialog_responses", "smd_responses"}
 REMOTE |= {"cifar10", "fashion_mnist", "inception_fid"}

@@ -1,25 +1,31 @@
-"""(context, response) datasets: DailyDialog and SMD windowed and
+"""(context, response) datasets: DailyDialog, SMD and synthetic_dialogue windowed and
 tokenised as LDEBM's authors do (yuPeiyu98/LDEBM @ 37ebc1f, workspace/conditional_gen_DD.py and
 conditional_gen_SMD.py), numericalised with their contexts and batched with them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from latentrepro.data import synthetic
 from latentrepro.data.batches import TokenSplit
+from latentrepro.data.download import fetch_dataset
 from latentrepro.data.parsers import (
     CONTEXT_WINDOW,
     Split,
     dialogue_contexts,
     parse_dailydialog_responses,
     parse_smd_responses,
+    parse_synthetic_dialogue,
     tokenize_chat,
 )
-from latentrepro.data.tokenize import Vocab, numericalise
+from latentrepro.data.registry import get_dataset
+from latentrepro.data.tokenize import Vocab, numericalise, tokenize_dataset
 
 D = ["<d>"]
 
@@ -294,3 +300,77 @@ def test_token_split_checks_its_context_rows() -> None:
         TokenSplit(tokens, lengths, {}, contexts=torch.ones(2, 1, 3, dtype=torch.long))
     with pytest.raises(ValueError, match="2 responses but 1 contexts"):
         TokenSplit(tokens, lengths, {}, torch.ones(1, 1, 3, dtype=torch.long), torch.ones(1))
+
+
+def digest(directory: Path) -> dict[str, str]:
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(directory.iterdir())
+    }
+
+
+def test_tokenize_dataset_writes_contexts_stats_and_a_vocabulary_with_the_dialogue_start(
+    tmp_path: Path,
+) -> None:
+    options = {"train": 40, "valid": 8, "test": 8, "seed": 3}
+    raw = fetch_dataset("synthetic_dialogue", tmp_path / "raw", None, options, progress=False)
+    spec = get_dataset("synthetic_dialogue")
+    stats = tokenize_dataset(raw, tmp_path / "one", spec, vocab_size=200, max_length=6)
+    tokenize_dataset(raw, tmp_path / "two", spec, vocab_size=200, max_length=6)
+    assert digest(tmp_path / "one") == digest(tmp_path / "two")
+    vocab = Vocab.load(tmp_path / "one" / "vocab.json")
+    assert "<d>" in vocab.stoi
+    train = stats["splits"]["train"]
+    splits = parse_synthetic_dialogue(raw)
+    assert train["responses"] == train["sentences"] == len(splits["train"].sentences)
+    assert train["dialogues"] == 40
+    turns = [len(context) for context in splits["train"].contexts or ()]
+    assert train["mean_context_turns"] == pytest.approx(np.mean(turns))
+    assert sum(train["context_turns"].values()) == len(turns)
+    assert set(train["context_turns"]) <= {"1", "2", "3", "4", "5"}
+    assert train["context_turns_truncated"] > 0 and train["kept"] == {}
+    test = torch.load(tmp_path / "one" / "test.pt", weights_only=True)
+    assert test["contexts"].shape[1:] == (5, 8)
+    whole = torch.load(tmp_path / "one" / "test_whole.pt", weights_only=True)
+    assert whole["contexts"].shape[2] > 8
+    assert torch.equal(whole["context_turns"], test["context_turns"])
+
+
+def test_synthetic_dialogue_is_deterministic_and_its_answers_follow_the_context(
+    tmp_path: Path,
+) -> None:
+    options = {"train": 30, "valid": 5, "test": 5, "num_topics": 3, "seed": 1}
+    synthetic.write_dialogue_corpus(tmp_path / "one", options)
+    synthetic.write_dialogue_corpus(tmp_path / "two", options)
+    synthetic.write_dialogue_corpus(tmp_path / "three", {**options, "seed": 2})
+    assert digest(tmp_path / "one") == digest(tmp_path / "two")
+    assert digest(tmp_path / "one") != digest(tmp_path / "three")
+    train = parse_synthetic_dialogue(tmp_path / "one")["train"]
+    assert train.dialogue_count() == 30 and train.contexts is not None
+    assert set(train.labels["topic"]) == {0, 1, 2}
+    names = [topic.name for topic in synthetic.TOPICS[:3]]
+    for words, context, topic, act in zip(
+        train.sentences, train.contexts, train.labels["topic"], train.labels["act"], strict=True
+    ):
+        if act == 0:  # a question names its topic
+            assert names[topic] in words
+            continue
+        assert names[topic] in context[-1]  # the answer's topic was just asked about
+        own = synthetic.TOPICS[topic]
+        content = {*own.nouns, *own.verbs, *own.adjectives}
+        others = {
+            word
+            for other in synthetic.TOPICS[:3]
+            if other is not own
+            for word in (*other.nouns, *other.verbs, *other.adjectives)
+        }
+        assert not others & set(words)
+        assert content & set(words) or set(words) & {*synthetic.SHARED.nouns}
+
+
+def test_synthetic_dialogue_rejects_a_malformed_line(tmp_path: Path) -> None:
+    for split in ("train", "valid", "test"):
+        write(tmp_path / f"{split}.txt", "0\t0\twhat about farm ?\n\n")
+    write(tmp_path / "valid.txt", "0\t0\thi\n0\thello\n")
+    with pytest.raises(ValueError, match=r"valid.txt:2: expected topic<TAB>act<TAB>utterance"):
+        parse_synthetic_dialogue(tmp_path)

@@ -306,6 +306,35 @@ def parse_dailydialog_responses(raw: Path) -> dict[str, Split]:
     }
 
 
+def _synthetic_dialogue_split(path: Path, backward: int) -> Split:
+    split = _response_split(("topic", "act"), backward, {})
+    turns: list[list[str]] = []
+    labels: dict[str, list[int]] = {"topic": [], "act": []}
+    for number, line in enumerate([*_lines(path), ""], 1):
+        if not line:
+            if turns:
+                _add_dialogue(split, turns, labels)
+            turns, labels = [], {"topic": [], "act": []}
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3 or not (fields[0].isdigit() and fields[1].isdigit()):
+            raise ValueError(f"{path}:{number}: expected topic<TAB>act<TAB>utterance, got {line!r}")
+        labels["topic"].append(int(fields[0]))
+        labels["act"].append(int(fields[1]))
+        turns.append(fields[2].split())
+    return split
+
+
+def parse_synthetic_dialogue(raw: Path) -> dict[str, Split]:
+    """The generated topic dialogues (:func:`~latentrepro.data.synthetic.dialogue_corpus`) as
+    (context, response) pairs windowed like DailyDialog's (:func:`dialogue_contexts`):
+    ``{split}.txt`` holds ``topic<TAB>act<TAB>utterance`` lines, an empty line ending each
+    dialogue; labels ``topic`` and ``act`` (0 question, 1 answer)."""
+    return {
+        split: _synthetic_dialogue_split(raw / f"{split}.txt", CONTEXT_WINDOW) for split in SPLITS
+    }
+
+
 SMD_INTENTS = ("navigate", "schedule", "weather")
 _SMD_FILES = {
     "train": "kvret_train_public.json",

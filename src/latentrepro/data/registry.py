@@ -452,6 +452,20 @@ REGISTRY: dict[str, DatasetSpec] = {
             generator=synthetic.write_latent_class_corpus,
         ),
         DatasetSpec(
+            name="synthetic_dialogue",
+            kind="text",
+            description="Generated question/answer dialogues: an example is one turn (the "
+            "response) and the up to 5 turns before it; a question names one of K topics and "
+            "the answer after it uses that topic's words, so the context decides the response.",
+            license=_SYNTHETIC_LICENSE,
+            homepage="",
+            citation="",
+            files=(),
+            mirror_dir="synthetic_dialogue",
+            parser=parsers.parse_synthetic_dialogue,
+            generator=synthetic.write_dialogue_corpus,
+        ),
+        DatasetSpec(
             name="grid16",
             kind="points",
             description="2-D mixture of 16 Gaussians on a 4x4 grid.",
