@@ -16,8 +16,9 @@ needs_sources = pytest.mark.skipif(
     not SOURCES.is_file(), reason=f"shared data mirror not present at {MIRROR}"
 )
 
-EMBEDDED = {"synthetic_text", "grid16", "pinwheel", "digits"}
+EMBEDDED = {"synthetic_text", "synthetic_dialogue", "grid16", "pinwheel", "digits"}
 REMOTE = {"ptb", "dailydialog", "smd", "yahoo", "yelp", "short_yelp", "short_yelp_10k", "snli"}
+REMOTE |= {"dailydialog_responses", "smd_responses"}
 REMOTE |= {"cifar10", "fashion_mnist", "inception_fid"}
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -91,8 +92,8 @@ def test_checksums_equal_the_uncompressed_sha256_in_sources_md() -> None:
                 assert file.sha256 == recorded[key], key
                 compared += 1
     # ptb 3 + dailydialog 9 + smd 4 + yahoo 2 + short_yelp 2 + short_yelp_10k 3 + snli 2
-    # + fashion_mnist 4
-    assert compared == 29
+    # + fashion_mnist 4 + dailydialog_responses 9 + smd_responses 4
+    assert compared == 42
 
 
 @needs_sources
@@ -160,6 +161,18 @@ def test_dailydialog_members_descend_into_the_nested_split_zips() -> None:
         folder = file.path.split("/")[0]
         assert file.url == "http://yanran.li/files/ijcnlp_dailydialog.zip"
         assert file.member == f"ijcnlp_dailydialog/{folder}.zip:{file.path}"
+
+
+@pytest.mark.parametrize(
+    ("responses", "utterances"),
+    [("dailydialog_responses", "dailydialog"), ("smd_responses", "smd")],
+)
+def test_response_datasets_share_the_utterance_datasets_files(
+    responses: str, utterances: str
+) -> None:
+    pair = get_dataset(responses), get_dataset(utterances)
+    assert pair[0].files == pair[1].files and pair[0].mirror_dir == pair[1].mirror_dir
+    assert pair[0].parser is not pair[1].parser
 
 
 def test_archive_bundles_name_their_members() -> None:

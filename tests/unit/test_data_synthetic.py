@@ -108,6 +108,7 @@ def test_corpus_rejects_too_many_classes() -> None:
     ("writer", "options"),
     [
         (synthetic.write_latent_class_corpus, {"train": 40, "valid": 8, "test": 8, "seed": 5}),
+        (synthetic.write_dialogue_corpus, {"train": 20, "valid": 4, "test": 4, "seed": 5}),
         (synthetic.write_grid16, {"train": 64, "valid": 16, "test": 16, "seed": 5}),
         (synthetic.write_pinwheel, {"train": 64, "valid": 16, "test": 16, "seed": 5, "arms": 4}),
         (synthetic.write_digits, {"valid": 100, "test": 100, "seed": 5}),

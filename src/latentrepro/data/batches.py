@@ -29,6 +29,8 @@ from pathlib import Path
 
 import torch
 
+from latentrepro.data.tokenize import Vocab
+
 Batch = dict[str, torch.Tensor]
 #: The batchings of ``train.batching`` / ``evaluate.batching``.
 BATCHINGS = ("bucketed", "shuffled")
@@ -109,19 +111,47 @@ class Minibatches:
 class TokenSplit(Minibatches):
     """A numericalised split held in memory: tokens [N, L], lengths [N], labels {name: [N]}.
 
-    A batch holds ``tokens``, ``lengths``, ``label_<name>`` and the rows' ``index`` in the split."""
+    A batch holds ``tokens``, ``lengths``, ``label_<name>`` and the rows' ``index`` in the split.
+    A response split (:func:`~latentrepro.data.tokenize.numericalise_contexts`) also holds
+    ``contexts`` [N, C, W] and ``context_turns`` [N]; its batches add ``context`` [B, C_b, W_b],
+    trimmed to the batch's most turns and longest turn, and ``context_turns`` [B]. Batching
+    still buckets by the response's length.
+    """
 
     def __init__(
-        self, tokens: torch.Tensor, lengths: torch.Tensor, labels: dict[str, torch.Tensor]
+        self,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor,
+        labels: dict[str, torch.Tensor],
+        contexts: torch.Tensor | None = None,
+        context_turns: torch.Tensor | None = None,
     ):
         if tokens.size(0) != lengths.size(0):
             raise ValueError(f"tokens has {tokens.size(0)} rows but lengths has {lengths.size(0)}")
+        if (contexts is None) != (context_turns is None):
+            raise ValueError("contexts and context_turns come together")
         self.tokens, self.lengths, self.labels = tokens, lengths, labels
+        self.contexts, self.context_turns = contexts, context_turns
+        #: Per response the ids of its longest context turn (a turn is non-PAD up to ``</s>``).
+        self.context_widths: torch.Tensor | None = None
+        if contexts is not None and context_turns is not None:
+            if not contexts.size(0) == context_turns.size(0) == tokens.size(0):
+                raise ValueError(
+                    f"{tokens.size(0)} responses but {contexts.size(0)} contexts and "
+                    f"{context_turns.size(0)} context_turns"
+                )
+            self.context_widths = (contexts != Vocab.PAD_ID).sum(-1).amax(-1)
 
     @classmethod
     def load(cls, path: str | Path) -> TokenSplit:
         data = torch.load(path, weights_only=True)
-        return cls(data["tokens"], data["lengths"], data.get("labels", {}))
+        return cls(
+            data["tokens"],
+            data["lengths"],
+            data.get("labels", {}),
+            data.get("contexts"),
+            data.get("context_turns"),
+        )
 
     def __len__(self) -> int:
         return self.tokens.size(0)
@@ -136,6 +166,12 @@ class TokenSplit(Minibatches):
         width = int(lengths.max())
         batch = {"tokens": self.tokens[index, :width], "lengths": lengths, "index": index}
         batch.update({f"label_{name}": values[index] for name, values in self.labels.items()})
+        if self.contexts is not None and self.context_turns is not None:
+            assert self.context_widths is not None
+            turns = self.context_turns[index]
+            widest = int(self.context_widths[index].max())
+            batch["context"] = self.contexts[index, : int(turns.max()), :widest]
+            batch["context_turns"] = turns
         return {key: value.to(device) for key, value in batch.items()}
 
 

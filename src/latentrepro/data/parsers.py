@@ -10,26 +10,50 @@ import json
 import pickle
 import re
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
 SPLITS = ("train", "valid", "test")
 
 
+#: The dialogue-start turn of a context, the authors' BOD (LDEBM @ 37ebc1f
+#: workspace/conditional_gen_DD.py:163,248); it numericalises to ``<s> <d> </s>``.
+DIALOGUE_START = "<d>"
+#: Turns of context before a response, the authors' ``backward_size`` (conditional_gen_DD.py:124).
+CONTEXT_WINDOW = 5
+
+
 @dataclass
 class Split:
     """A text split: tokenised sentences (no special tokens) and aligned integer labels.
 
-    ``dropped`` counts raw records the parser left out, by reason (reported in stats.json).
+    ``dropped`` counts raw records the parser left out, by reason; ``kept`` counts records kept
+    although unusual (e.g. empty utterances), by reason; both are reported in stats.json.
+    Response splits have ``contexts``: per sentence (a response) its previous turns, oldest
+    first, at most ``backward`` of them, the first of a dialogue being ``[DIALOGUE_START]``.
     """
 
     sentences: list[list[str]]
     labels: dict[str, list[int]] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
+    contexts: list[list[list[str]]] | None = None
+    backward: int = 0
+    kept: dict[str, int] = field(default_factory=dict)
+
+    def dialogue_count(self) -> int:
+        """Dialogues of a response split: every dialogue's first response has the dialogue
+        start alone as its context."""
+        return sum(context == [[DIALOGUE_START]] for context in self.contexts or ())
+
+    def vocabulary_sentences(self) -> list[list[str]]:
+        """What the vocabulary counts: every sentence and, in a response split, one dialogue
+        start per dialogue, so every turn of ``[BOD, u1..un]`` counts once as the authors
+        count it (conditional_gen_DD.py:281-290)."""
+        return [*self.sentences, *[[DIALOGUE_START]] * self.dialogue_count()]
 
 
 @dataclass
@@ -119,39 +143,91 @@ def parse_synthetic_text(raw: Path) -> dict[str, Split]:
 
 _DAILYDIALOG_FOLDERS = {"train": "train", "valid": "validation", "test": "test"}
 _EOU = "__eou__"
+# The authors' chat tokenizer, nltk.RegexpTokenizer(r'\w+|<sil>|[^\w\s]+') (LDEBM @ 37ebc1f
+# workspace/conditional_gen_DD.py:1726-1728), whose tokenize is this pattern's findall.
+_CHAT_TOKEN = re.compile(r"\w+|<sil>|[^\w\s]+")
 
 
-def _dailydialog_split(folder: Path, name: str) -> Split:
-    texts = list(_lines(folder / f"dialogues_{name}.txt"))
-    acts = list(_lines(folder / f"dialogues_act_{name}.txt"))
-    emotions = list(_lines(folder / f"dialogues_emotion_{name}.txt"))
+def tokenize_chat(text: str) -> list[str]:
+    """The authors' chat tokenisation: runs of word characters, ``<sil>``, and runs of other
+    non-space characters (``"I'm"`` -> ``I ' m``, ``"?!"`` one token). Case is kept."""
+    return _CHAT_TOKEN.findall(text)
+
+
+@dataclass
+class _Dialogue:
+    """One DailyDialog dialogue: its tokenised utterances and their 0-based act and emotion."""
+
+    utterances: list[list[str]]
+    acts: list[int]
+    emotions: list[int]
+
+
+def _integers(text: str, path: Path, line: int) -> list[int]:
+    """The whitespace-separated integers of ``path``'s line ``line``."""
+    try:
+        return [int(value) for value in text.split()]
+    except ValueError:
+        raise ValueError(f"{path}:{line}: expected integer labels, got {text!r}") from None
+
+
+def _dailydialog_dialogues(
+    folder: Path, name: str, tokenize: Callable[[str], list[str]]
+) -> tuple[list[_Dialogue], dict[str, int]]:
+    """The dialogues of one DailyDialog split (one per line, utterances ended by ``__eou__``,
+    one act and one emotion per utterance in the parallel files) and what was left out.
+
+    Empty lines are skipped, and so is a dialogue whose label count differs from its utterance
+    count (train line 7852 of the release); both are counted. A label out of range raises
+    ValueError naming the file and line.
+    """
+    text_path = folder / f"dialogues_{name}.txt"
+    act_path = folder / f"dialogues_act_{name}.txt"
+    emotion_path = folder / f"dialogues_emotion_{name}.txt"
+    texts, acts, emotions = (list(_lines(path)) for path in (text_path, act_path, emotion_path))
     if not len(texts) == len(acts) == len(emotions):
-        raise ValueError(f"DailyDialog {name}: text/act/emotion files differ in line count")
-    split = Split([], {"act": [], "emotion": []})
-    skipped_dialogues = skipped_utterances = 0
-    for text, act_line, emotion_line in zip(texts, acts, emotions, strict=True):
+        raise ValueError(
+            f"DailyDialog {name}: {text_path} has {len(texts)} lines, {act_path} {len(acts)} "
+            f"and {emotion_path} {len(emotions)}"
+        )
+    dialogues: list[_Dialogue] = []
+    empty_lines = skipped_dialogues = skipped_utterances = 0
+    for line, (text, act_line, emotion_line) in enumerate(
+        zip(texts, acts, emotions, strict=True), 1
+    ):
         pieces = text.split(_EOU)
         if not pieces[-1].strip():
             pieces.pop()
-        utterances = [piece.strip().lower().split() for piece in pieces]
-        act = [int(value) for value in act_line.split()]
-        emotion = [int(value) for value in emotion_line.split()]
-        if not utterances:
+        if not pieces:
+            empty_lines += 1
             continue
+        utterances = [tokenize(piece.lower()) for piece in pieces]
+        act = _integers(act_line, act_path, line)
+        emotion = _integers(emotion_line, emotion_path, line)
         if not len(utterances) == len(act) == len(emotion):
             skipped_dialogues += 1
             skipped_utterances += len(utterances)
             continue
         if not (all(1 <= a <= 4 for a in act) and all(0 <= e <= 6 for e in emotion)):
-            raise ValueError(f"DailyDialog {name}: label out of range in {act} / {emotion}")
-        split.sentences.extend(utterances)
-        split.labels["act"].extend(a - 1 for a in act)
-        split.labels["emotion"].extend(emotion)
+            raise ValueError(
+                f"{act_path}:{line} / {emotion_path}:{line}: DailyDialog label out of range in "
+                f"{act} / {emotion} (acts 1-4, emotions 0-6)"
+            )
+        dialogues.append(_Dialogue(utterances, [a - 1 for a in act], emotion))
+    dropped = {"empty_lines": empty_lines} if empty_lines else {}
     if skipped_dialogues:
-        split.dropped = {
-            "dialogues_with_label_count_mismatch": skipped_dialogues,
-            "utterances_in_skipped_dialogues": skipped_utterances,
-        }
+        dropped["dialogues_with_label_count_mismatch"] = skipped_dialogues
+        dropped["utterances_in_skipped_dialogues"] = skipped_utterances
+    return dialogues, dropped
+
+
+def _dailydialog_split(folder: Path, name: str) -> Split:
+    dialogues, dropped = _dailydialog_dialogues(folder, name, str.split)
+    split = Split([], {"act": [], "emotion": []}, dropped)
+    for dialogue in dialogues:
+        split.sentences.extend(dialogue.utterances)
+        split.labels["act"].extend(dialogue.acts)
+        split.labels["emotion"].extend(dialogue.emotions)
     return split
 
 
@@ -167,6 +243,95 @@ def parse_dailydialog(raw: Path) -> dict[str, Split]:
     return {
         split: _dailydialog_split(raw / folder, folder)
         for split, folder in _DAILYDIALOG_FOLDERS.items()
+    }
+
+
+def dialogue_contexts(utterances: list[list[str]], backward: int) -> list[list[list[str]]]:
+    """Per utterance of a dialogue its context: the up to ``backward`` turns before it in
+    ``[[DIALOGUE_START], u1, ..., un]``, oldest first, as the authors' ``flatten_dialog``
+    windows them (conditional_gen_DD.py:339-357: ``dialog[max(0, i - backward_size):i]``)."""
+    turns = [[DIALOGUE_START], *utterances]
+    return [turns[max(0, index - backward) : index] for index in range(1, len(turns))]
+
+
+def _response_split(labels: Iterable[str], backward: int, dropped: dict[str, int]) -> Split:
+    return Split([], {name: [] for name in labels}, dropped, contexts=[], backward=backward)
+
+
+def _add_dialogue(split: Split, utterances: list[list[str]], labels: dict[str, list[int]]) -> None:
+    """Append a dialogue's utterances as responses with their contexts and labels."""
+    assert split.contexts is not None
+    split.sentences.extend(utterances)
+    split.contexts.extend(dialogue_contexts(utterances, split.backward))
+    for name, values in labels.items():
+        split.labels[name].extend(values)
+
+
+def _count_empty(split: Split, utterances: Iterable[list[str]], prefix: int = 0) -> None:
+    """Count in ``kept`` the utterances with no token beyond their first ``prefix`` ones."""
+    empty = sum(len(tokens) <= prefix for tokens in utterances)
+    if empty:
+        split.kept["empty_responses"] = split.kept.get("empty_responses", 0) + empty
+
+
+def _dailydialog_responses_split(folder: Path, name: str, backward: int) -> Split:
+    dialogues, dropped = _dailydialog_dialogues(folder, name, tokenize_chat)
+    split = _response_split(("act", "emotion"), backward, dropped)
+    for dialogue in dialogues:
+        _count_empty(split, dialogue.utterances)
+        _add_dialogue(
+            split, dialogue.utterances, {"act": dialogue.acts, "emotion": dialogue.emotions}
+        )
+    return split
+
+
+def parse_dailydialog_responses(raw: Path) -> dict[str, Split]:
+    """DailyDialog as (context, response) pairs, the authors' conditional response generation
+    data (LDEBM @ 37ebc1f workspace/conditional_gen_DD.py:218-424).
+
+    Every utterance of a dialogue is a response; its context is the up to
+    :data:`CONTEXT_WINDOW` turns before it, oldest first, the dialogue start ``[<d>]`` included
+    while it is within the window (:func:`dialogue_contexts`). Utterances are lowercased and
+    split with the authors' chat tokenizer (:func:`tokenize_chat`), which splits contractions
+    (``i'm`` -> ``i ' m``) where the release's own spacing keeps them. ``act`` (0-3) and
+    ``emotion`` (0-6) label each response as in :func:`parse_dailydialog`; a dialogue whose
+    label count differs from its utterance count is skipped and counted in ``dropped`` (the
+    authors' code would fail on it, and their train file differs from the release's). An
+    utterance with no tokens stays a response (``<s> </s>``) and a context turn, as the authors
+    keep it, and is counted in ``kept``.
+    """
+    return {
+        split: _dailydialog_responses_split(raw / folder, folder, CONTEXT_WINDOW)
+        for split, folder in _DAILYDIALOG_FOLDERS.items()
+    }
+
+
+def _synthetic_dialogue_split(path: Path, backward: int) -> Split:
+    split = _response_split(("topic", "act"), backward, {})
+    turns: list[list[str]] = []
+    labels: dict[str, list[int]] = {"topic": [], "act": []}
+    for number, line in enumerate([*_lines(path), ""], 1):
+        if not line:
+            if turns:
+                _add_dialogue(split, turns, labels)
+            turns, labels = [], {"topic": [], "act": []}
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3 or not (fields[0].isdigit() and fields[1].isdigit()):
+            raise ValueError(f"{path}:{number}: expected topic<TAB>act<TAB>utterance, got {line!r}")
+        labels["topic"].append(int(fields[0]))
+        labels["act"].append(int(fields[1]))
+        turns.append(fields[2].split())
+    return split
+
+
+def parse_synthetic_dialogue(raw: Path) -> dict[str, Split]:
+    """The generated topic dialogues (:func:`~latentrepro.data.synthetic.dialogue_corpus`) as
+    (context, response) pairs windowed like DailyDialog's (:func:`dialogue_contexts`):
+    ``{split}.txt`` holds ``topic<TAB>act<TAB>utterance`` lines, an empty line ending each
+    dialogue; labels ``topic`` and ``act`` (0 question, 1 answer)."""
+    return {
+        split: _synthetic_dialogue_split(raw / f"{split}.txt", CONTEXT_WINDOW) for split in SPLITS
     }
 
 
@@ -210,6 +375,69 @@ def parse_smd(raw: Path) -> dict[str, Split]:
     The official dev split is ``valid``.
     """
     return {split: _smd_split(raw / name) for split, name in _SMD_FILES.items()}
+
+
+# The authors' speaker tokens, the first word of every SMD utterance (LDEBM @ 37ebc1f
+# workspace/conditional_gen_SMD.py:171-172,254,264).
+_SMD_SPEAKERS = {"driver": "<usr>", "assistant": "<sys>"}
+
+
+def _smd_turns(dialogue: dict[str, Any], where: str) -> tuple[int, list[list[str]]]:
+    """A kvret dialogue's intent (index in :data:`SMD_INTENTS`) and its turns as speaker token
+    and chat tokens; ``where`` names the dialogue in errors."""
+    try:
+        intent = dialogue["scenario"]["task"]["intent"]
+        raw_turns = [(turn["turn"], turn["data"]["utterance"]) for turn in dialogue["dialogue"]]
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"{where}: not a kvret dialogue (missing {err})") from None
+    if intent not in SMD_INTENTS:
+        raise ValueError(f"{where}: unknown intent {intent!r}; known: {SMD_INTENTS}")
+    turns = []
+    for number, (speaker, utterance) in enumerate(raw_turns):
+        if speaker not in _SMD_SPEAKERS:
+            raise ValueError(
+                f"{where}, turn {number}: unknown speaker {speaker!r}; "
+                f"known: {sorted(_SMD_SPEAKERS)}"
+            )
+        turns.append([_SMD_SPEAKERS[speaker], *tokenize_chat(utterance)])
+    return SMD_INTENTS.index(intent), turns
+
+
+def _smd_responses_split(path: Path, backward: int) -> Split:
+    dialogues = json.loads(path.read_text(encoding="utf-8"))
+    split = _response_split(("intent",), backward, {})
+    without_turns = 0
+    for number, dialogue in enumerate(dialogues):
+        intent, utterances = _smd_turns(dialogue, f"{path}: dialogue {number}")
+        if not utterances:
+            without_turns += 1
+            continue
+        _count_empty(split, utterances, prefix=1)
+        _add_dialogue(split, utterances, {"intent": [intent] * len(utterances)})
+    if without_turns:
+        split.dropped["dialogues_without_turns"] = without_turns
+    return split
+
+
+def parse_smd_responses(raw: Path) -> dict[str, Split]:
+    """SMD/KVRET as (context, response) pairs, the authors' conditional response generation
+    data (LDEBM @ 37ebc1f workspace/conditional_gen_SMD.py:218-396, ``StanfordCorpus`` and
+    ``SMDDataLoader.flatten_dialog``).
+
+    Every turn of either speaker is a response; a turn is its speaker token (``<usr>`` for the
+    driver, ``<sys>`` for the assistant) followed by its words, split with the authors' chat
+    tokenizer (:func:`tokenize_chat`) without lowercasing, as theirs. The context is the up to
+    :data:`CONTEXT_WINDOW` turns before, oldest first, the dialogue start ``[<d>]`` included
+    while within the window. The KB items (``scenario.kvret``) are not read, as the authors do
+    not; the kvret files have no QUERY/RET turns. Each response carries its dialogue's
+    ``intent`` (0-2, :data:`SMD_INTENTS`). A turn with an empty utterance stays a response
+    (``<s> <usr> </s>``), as the authors keep it, and is counted in ``kept``; a dialogue without
+    turns gives no response and is counted in ``dropped``. The official dev split is ``valid``.
+    """
+    return {
+        split: _smd_responses_split(raw / name, CONTEXT_WINDOW)
+        for split, name in _SMD_FILES.items()
+    }
 
 
 def parse_npz_splits(raw: Path) -> dict[str, ArraySplit]:

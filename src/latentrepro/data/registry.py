@@ -215,6 +215,37 @@ REGISTRY: dict[str, DatasetSpec] = {
             parser=parsers.parse_smd,
         ),
         DatasetSpec(
+            name="dailydialog_responses",
+            kind="text",
+            description="DailyDialog as (context, response) pairs for conditional response "
+            "generation: an example is one utterance (the response, with its act and emotion) "
+            "and the up to 5 turns before it, the dialogue start <d> included, tokenised as "
+            "LDEBM's authors do.",
+            license="CC BY-NC-SA 4.0",
+            homepage="http://yanran.li/dailydialog",
+            citation="Li et al. (2017), DailyDialog: A Manually Labelled Multi-turn Dialogue "
+            "Dataset, IJCNLP; Yu et al. (2022), Latent Diffusion Energy-Based Model for "
+            "Interpretable Text Modeling, ICML.",
+            files=_dailydialog_files(),
+            mirror_dir="dailydialog",
+            parser=parsers.parse_dailydialog_responses,
+        ),
+        DatasetSpec(
+            name="smd_responses",
+            kind="text",
+            description="Stanford Multi-Domain (KVRET) as (context, response) pairs for "
+            "conditional response generation: an example is one driver or assistant turn (the "
+            "response, led by its speaker token, with the dialogue's intent) and the up to 5 "
+            "turns before it, the dialogue start <d> included, tokenised as LDEBM's authors do.",
+            license="No license stated in the archive; distributed by Stanford NLP for research.",
+            homepage="https://nlp.stanford.edu/projects/kvret/",
+            citation="Eric et al. (2017), Key-Value Retrieval Networks for Task-Oriented "
+            "Dialogue, SIGDIAL; Yu et al. (2022), ICML.",
+            files=_kvret_files(),
+            mirror_dir="smd",
+            parser=parsers.parse_smd_responses,
+        ),
+        DatasetSpec(
             name="yahoo",
             kind="text",
             description="Yahoo Answers documents (100k/10k/10k) of Yang et al. (2017), as used by "
@@ -419,6 +450,20 @@ REGISTRY: dict[str, DatasetSpec] = {
             mirror_dir="synthetic_text",
             parser=parsers.parse_synthetic_text,
             generator=synthetic.write_latent_class_corpus,
+        ),
+        DatasetSpec(
+            name="synthetic_dialogue",
+            kind="text",
+            description="Generated question/answer dialogues: an example is one turn (the "
+            "response) and the up to 5 turns before it; a question names one of K topics and "
+            "the answer after it uses that topic's words, so the context decides the response.",
+            license=_SYNTHETIC_LICENSE,
+            homepage="",
+            citation="",
+            files=(),
+            mirror_dir="synthetic_dialogue",
+            parser=parsers.parse_synthetic_dialogue,
+            generator=synthetic.write_dialogue_corpus,
         ),
         DatasetSpec(
             name="grid16",

@@ -204,15 +204,64 @@ def latent_class_corpus(
     if not 1 <= num_classes <= len(TOPICS):
         raise ValueError(f"num_classes must be in 1..{len(TOPICS)}, got {num_classes}")
     labels = _balanced_labels(n, num_classes, rng)
-    sentences = []
-    for label in labels:
-        words: list[str] = []
-        for index in range(rng.integers(1, max_clauses + 1)):
-            if index:
-                words.append(_CONNECTORS[rng.integers(len(_CONNECTORS))])
-            words.extend(_clause(TOPICS[label], rng, shared_prob))
-        sentences.append([*words, "."])
+    sentences = [_topic_sentence(TOPICS[label], rng, max_clauses, shared_prob) for label in labels]
     return sentences, labels
+
+
+def _topic_sentence(
+    topic: Topic, rng: np.random.Generator, max_clauses: int, shared_prob: float
+) -> list[str]:
+    """1..``max_clauses`` clauses of ``topic`` joined by connectives, ending in "."."""
+    words: list[str] = []
+    for index in range(rng.integers(1, max_clauses + 1)):
+        if index:
+            words.append(_CONNECTORS[rng.integers(len(_CONNECTORS))])
+        words.extend(_clause(topic, rng, shared_prob))
+    return [*words, "."]
+
+
+# Question turns of the generated dialogues; T is the slot of the topic's name.
+_QUESTIONS = tuple(
+    _words(template)
+    for template in (
+        "what about the T ?",
+        "tell me about T .",
+        "do you like T ?",
+        "let us talk about T .",
+        "any news on T ?",
+    )
+)
+#: The two kinds of turn of :func:`dialogue_corpus`, the values of its ``act`` label.
+DIALOGUE_ACTS = ("question", "answer")
+
+
+def dialogue_corpus(
+    n: int,
+    rng: np.random.Generator,
+    num_topics: int,
+    max_exchanges: int = 4,
+    shared_prob: float = 0.2,
+) -> list[list[tuple[int, int, list[str]]]]:
+    """``n`` dialogues of 1..``max_exchanges`` question/answer exchanges.
+
+    A question names a topic drawn uniformly from ``TOPICS[:num_topics]`` ("do you like
+    music ?"); the answer right after it is a sentence of that topic's words, as
+    :func:`latent_class_corpus` writes them, so a response model can only tell an answer's topic
+    from its context. A dialogue is a list of ``(topic, act, words)`` turns, ``act`` indexing
+    :data:`DIALOGUE_ACTS`.
+    """
+    if not 1 <= num_topics <= len(TOPICS):
+        raise ValueError(f"num_topics must be in 1..{len(TOPICS)}, got {num_topics}")
+    dialogues = []
+    for _ in range(n):
+        turns = []
+        for _ in range(rng.integers(1, max_exchanges + 1)):
+            topic = int(rng.integers(num_topics))
+            question = _QUESTIONS[rng.integers(len(_QUESTIONS))]
+            turns.append((topic, 0, [TOPICS[topic].name if w == "T" else w for w in question]))
+            turns.append((topic, 1, _topic_sentence(TOPICS[topic], rng, 2, shared_prob)))
+        dialogues.append(turns)
+    return dialogues
 
 
 def resolve_options(options: dict[str, Any] | None, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -250,6 +299,13 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "num_classes": 4,
     "seed": 0,
 }
+DIALOGUE_DEFAULTS: dict[str, Any] = {
+    "train": 300,
+    "valid": 50,
+    "test": 50,
+    "num_topics": 4,
+    "seed": 0,
+}
 POINTS_DEFAULTS: dict[str, Any] = {"train": 10000, "valid": 2000, "test": 2000, "seed": 0}
 PINWHEEL_DEFAULTS: dict[str, Any] = {**POINTS_DEFAULTS, "arms": 10}
 DIGITS_DEFAULTS: dict[str, Any] = {"valid": 200, "test": 300, "seed": 0}
@@ -264,6 +320,22 @@ def write_latent_class_corpus(out_dir: Path, options: dict[str, Any]) -> None:
         )
         lines = (
             f"{label}\t{' '.join(words)}\n" for words, label in zip(sentences, labels, strict=True)
+        )
+        write_text(out_dir / f"{split}.txt", "".join(lines))
+
+
+def write_dialogue_corpus(out_dir: Path, options: dict[str, Any]) -> None:
+    """Write ``{split}.txt`` of :func:`dialogue_corpus`: one ``topic<TAB>act<TAB>utterance``
+    line per turn, an empty line after each dialogue; options as in ``DIALOGUE_DEFAULTS``
+    (split sizes in dialogues)."""
+    opts = resolve_options(options, DIALOGUE_DEFAULTS)
+    for index, split in enumerate(SPLITS):
+        dialogues = dialogue_corpus(
+            opts[split], _split_rng(opts["seed"], index), opts["num_topics"]
+        )
+        lines = (
+            "".join(f"{topic}\t{act}\t{' '.join(words)}\n" for topic, act, words in turns) + "\n"
+            for turns in dialogues
         )
         write_text(out_dir / f"{split}.txt", "".join(lines))
 

@@ -87,6 +87,12 @@ class Vocab:
         return cls(itos[len(SPECIALS) :])
 
 
+def _ids(sentence: Sequence[str], vocab: Vocab, max_length: int) -> list[int]:
+    """``<s>``, the ids of the first ``max_length`` words, ``</s>``: the authors' ``pad_to``
+    cut (LDEBM @ 37ebc1f workspace/utils/dataloader_bases.py:59-65) at ``max_length + 2``."""
+    return [Vocab.BOS_ID, *vocab.encode(sentence[:max_length]), Vocab.EOS_ID]
+
+
 def numericalise(split: Split, vocab: Vocab, max_length: int | None) -> dict[str, Any]:
     """Pad ``<s> w1..wn </s>`` rows to ``max_length + 2`` ids.
 
@@ -94,7 +100,9 @@ def numericalise(split: Split, vocab: Vocab, max_length: int | None) -> dict[str
     ``max_length`` None nothing is cut and rows are as wide as the longest sentence. Returns
     ``tokens`` LongTensor ``[N, max_length + 2]``, ``lengths`` LongTensor ``[N]`` (``n + 2``),
     ``labels`` ``{name: LongTensor [N]}`` and ``truncated`` (how many sentences were cut).
+    A response split adds ``contexts`` and ``context_turns`` (:func:`numericalise_contexts`).
     """
+    cut = max_length
     if max_length is None:
         max_length = max((len(sentence) for sentence in split.sentences), default=0)
     tokens = np.full((len(split.sentences), max_length + 2), Vocab.PAD_ID, dtype=np.int64)
@@ -102,10 +110,10 @@ def numericalise(split: Split, vocab: Vocab, max_length: int | None) -> dict[str
     truncated = 0
     for row, sentence in enumerate(split.sentences):
         truncated += len(sentence) > max_length
-        ids = [Vocab.BOS_ID, *vocab.encode(sentence[:max_length]), Vocab.EOS_ID]
+        ids = _ids(sentence, vocab, max_length)
         tokens[row, : len(ids)] = ids
         lengths[row] = len(ids)
-    return {
+    result = {
         "tokens": torch.from_numpy(tokens),
         "lengths": torch.from_numpy(lengths),
         "labels": {
@@ -113,6 +121,45 @@ def numericalise(split: Split, vocab: Vocab, max_length: int | None) -> dict[str
         },
         "truncated": truncated,
     }
+    if split.contexts is not None:
+        result.update(numericalise_contexts(split, vocab, cut))
+    return result
+
+
+def numericalise_contexts(split: Split, vocab: Vocab, max_length: int | None) -> dict[str, Any]:
+    """The contexts of a response split as ``contexts`` LongTensor ``[N, C, W]`` and
+    ``context_turns`` LongTensor ``[N]`` (real turns, at least 1).
+
+    ``C`` is ``split.backward``; a context of fewer turns is followed by all-PAD rows, as the
+    authors' ``_prepare_batch`` fills ``vec_context`` (conditional_gen_DD.py:377-404). Every
+    turn is ``<s> w1..wn </s>`` cut like a sentence, so ``W`` is ``max_length + 2``, or the
+    longest turn's ids when ``max_length`` is None.
+    """
+    assert split.contexts is not None
+    if len(split.contexts) != len(split.sentences):
+        raise ValueError(
+            f"{len(split.contexts)} contexts for {len(split.sentences)} responses; "
+            "a response split has one context per sentence"
+        )
+    for row, context in enumerate(split.contexts):
+        if not 1 <= len(context) <= split.backward:
+            raise ValueError(
+                f"context of response {row} has {len(context)} turns; "
+                f"1 to backward={split.backward} expected"
+            )
+    if max_length is None:
+        turns = (turn for context in split.contexts for turn in context)
+        max_length = max((len(turn) for turn in turns), default=0)
+    contexts = np.full(
+        (len(split.contexts), split.backward, max_length + 2), Vocab.PAD_ID, dtype=np.int64
+    )
+    counts = np.empty(len(split.contexts), dtype=np.int64)
+    for row, context in enumerate(split.contexts):
+        counts[row] = len(context)
+        for turn, words in enumerate(context):
+            ids = _ids(words, vocab, max_length)
+            contexts[row, turn, : len(ids)] = ids
+    return {"contexts": torch.from_numpy(contexts), "context_turns": torch.from_numpy(counts)}
 
 
 def _raw_checksums(raw_dir: Path) -> dict[str, str]:
@@ -152,15 +199,37 @@ def _text_stats(split: Split, vocab: Vocab, truncated: int) -> dict[str, Any]:
     }
 
 
+def _context_stats(split: Split, max_length: int) -> dict[str, Any]:
+    """Counts of a response split: responses, dialogues, context turns (mean and histogram),
+    context turns cut at ``max_length`` words, and the records ``kept`` although unusual."""
+    assert split.contexts is not None
+    turns = Counter(len(context) for context in split.contexts)
+    cut = sum(len(turn) > max_length for context in split.contexts for turn in context)
+    return {
+        "responses": len(split.sentences),
+        "dialogues": split.dialogue_count(),
+        "mean_context_turns": (
+            sum(n * count for n, count in turns.items()) / len(split.contexts)
+            if split.contexts
+            else 0.0
+        ),
+        "context_turns": {str(n): turns[n] for n in sorted(turns)},
+        "context_turns_truncated": cut,
+        "kept": split.kept,
+    }
+
+
 def tokenize_dataset(
     raw_dir: Path, out_dir: Path, spec: DatasetSpec, vocab_size: int, max_length: int
 ) -> dict[str, Any]:
     """Parse a fetched text dataset and write ``{split}.pt``, ``vocab.json`` and ``stats.json``.
 
-    The vocabulary (``vocab_size`` entries including specials) is built on train only. Each
-    ``{split}.pt`` holds ``tokens``, ``lengths`` and ``labels`` as in :func:`numericalise`, cut
-    at ``max_length`` words; every split but train is also written uncut as
-    ``{split}_whole.pt``. ``stats.json`` has per-split counts, the vocabulary size,
+    The vocabulary (``vocab_size`` entries including specials) is built on train only (its
+    :meth:`~latentrepro.data.parsers.Split.vocabulary_sentences`). Each ``{split}.pt`` holds
+    ``tokens``, ``lengths`` and ``labels`` as in :func:`numericalise`, cut at ``max_length``
+    words, and for a response split ``contexts`` and ``context_turns``, its turns cut alike;
+    every split but train is also written uncut as ``{split}_whole.pt``. ``stats.json`` has
+    per-split counts (response splits add theirs, :func:`_context_stats`), the vocabulary size,
     ``max_length`` and the raw files' sha256 values; it is returned as well.
     """
     if spec.kind != "text":
@@ -171,7 +240,7 @@ def tokenize_dataset(
     splits = spec.parser(raw_dir)
     train = splits["train"]
     assert isinstance(train, Split)
-    vocab = Vocab.build(train.sentences, vocab_size)
+    vocab = Vocab.build(train.vocabulary_sentences(), vocab_size)
     per_split = {}
     for name, split in splits.items():
         assert isinstance(split, Split)
@@ -183,6 +252,8 @@ def tokenize_dataset(
             whole.pop("truncated")
             save_torch(out_dir / f"{name}{WHOLE}.pt", whole)
         per_split[name] = _text_stats(split, vocab, truncated)
+        if split.contexts is not None:
+            per_split[name].update(_context_stats(split, max_length))
     vocab.save(out_dir / "vocab.json")
     stats = {
         "dataset": spec.name,
