@@ -94,7 +94,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from latentrepro.data.tokenize import evaluation_split_file
     from latentrepro.evaluation import get_evaluator
-    from latentrepro.io import load_torch, save_torch, write_json
+    from latentrepro.io import load_torch, read_json, save_torch, write_json
     from latentrepro.models import build_model, get_family
     from latentrepro.provenance import dataset_checksums, git_revision
     from latentrepro.train import resolve_device
@@ -112,7 +112,11 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             data, args.split, settings.get("whole_sentences", False)
         )
     split = family.load_split(split_file)
-    extra = {"train": family.load_split(data / "train.pt")} if evaluator.uses_train_split else {}
+    extra: dict[str, Any] = {}
+    if evaluator.uses_train_split:
+        extra["train"] = family.load_split(data / "train.pt")
+    if evaluator.uses_vocabulary:
+        extra["itos"] = read_json(data / "vocab.json")["itos"]
     metrics, latents = evaluator.evaluate(model, split, settings, args.seed, device, **extra)
     estimators = metrics.pop("estimators", {})  # a family's own estimator notes
     # The estimator choices by name, for table headers and captions.

@@ -515,14 +515,20 @@ def _sample_problems(
         if kind in SAMPLE_TOOLS:
             key = f"{where} (samples.{kind}.{SAMPLE_TOOLS[kind]})"
             problems += _tool_problems(params, profile, exp, key, merged[SAMPLE_TOOLS[kind]])
-        for model in (m for m in merged["models"] if m in exp["models"] and kind == "conditional"):
-            settings = settings_of(params, model, exp)
-            if settings["arch"] != "image_ebm" or not settings.get("guidance"):
-                problems.append(
-                    f"{where} (samples.conditional.models): {model!r} is not a guided "
-                    "image_ebm model"
-                )
+        for model in (m for m in merged["models"] if m in exp["models"]):
+            problem = _sampled_model_problem(kind, settings_of(params, model, exp))
+            if problem:
+                problems.append(f"{where} (samples.{kind}.models): {model!r} is not {problem}")
     return problems
+
+
+def _sampled_model_problem(kind: str, settings: Mapping[str, Any]) -> str | None:
+    """What a model drawn from by ``kind`` samples must be, when it is not that."""
+    if kind == "conditional" and (settings["arch"] != "image_ebm" or not settings.get("guidance")):
+        return "a guided image_ebm model"
+    if kind == "responses" and settings["arch"] != "dialogue_vae":
+        return "a dialogue_vae model"
+    return None
 
 
 def _schedule_problems(params: dict[str, Any]) -> list[str]:
@@ -699,6 +705,7 @@ _TEXT_EVALUATE = (
 EVALUATE_KEYS: dict[str, tuple[str, ...]] = {
     "lstm_vae": _TEXT_EVALUATE,
     "symbol_vae": (*_TEXT_EVALUATE, "generation"),
+    "dialogue_vae": ("batch_size", "responses"),
     "point_ebm": (),
     "image_ebm": ("fid", "extractor"),
     "image_classifier": ("batch_size",),

@@ -4,7 +4,7 @@
 names), the function that computes the family's metrics of a trained model on a split and
 the protocol written into every metrics JSON beside the estimator settings. Each function
 takes ``(model, split, settings, seed, device)`` (and ``train=`` for the families that set
-``uses_train_split``) and returns ``(metrics, latents)``; its module is imported when the
+``uses_train_split``, ``itos=`` the vocabulary for those that set ``uses_vocabulary``) and returns ``(metrics, latents)``; its module is imported when the
 family is evaluated, not with this registry.
 """
 
@@ -29,6 +29,8 @@ class Evaluator:
     protocol: str
     #: Whether ``evaluate`` also takes the training split (keyword ``train``).
     uses_train_split: bool = False
+    #: Whether ``evaluate`` also takes the words of a text dataset's ids (keyword ``itos``).
+    uses_vocabulary: bool = False
 
 
 def _text_vae(*args: Any, **kwargs: Any) -> Metrics:
@@ -56,6 +58,12 @@ def _symbol_vae(*args: Any, **kwargs: Any) -> Metrics:
     from latentrepro.evaluation.symbol_vae import evaluate_symbol_vae
 
     return evaluate_symbol_vae(*args, **kwargs)
+
+
+def _dialogue(*args: Any, **kwargs: Any) -> Metrics:
+    from latentrepro.evaluation.dialogue import evaluate_dialogue
+
+    return evaluate_dialogue(*args, **kwargs)
 
 
 def _points(*args: Any, **kwargs: Any) -> Metrics:
@@ -101,6 +109,19 @@ EVALUATORS: dict[str, Evaluator] = {
             "(DGM-VAE protocol, estimators.generation/wkl/rppl)"
         ),
         uses_train_split=True,
+    ),
+    "dialogue_vae": Evaluator(
+        _dialogue,
+        protocol=(
+            "LDEBM response generation: per example z ~ p(z|c), greedy decoding from (z, c); "
+            "bleu: sacrebleu corpus BLEU against the reference response; average / extrema / "
+            "greedy: embedding scores (Liu et al. 2016) in word vectors trained on the training "
+            "responses (responses.word_vectors) unless a file is given, <...> tokens dropped; "
+            "distinct_1/2 of the generated responses; rec: -log p(x|E_q z, c) per response; "
+            "final weights (the authors take the best epoch on test)"
+        ),
+        uses_train_split=True,
+        uses_vocabulary=True,
     ),
     "point_ebm": Evaluator(
         _points,

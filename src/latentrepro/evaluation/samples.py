@@ -89,8 +89,40 @@ def _conditional(
     return record, samples
 
 
+def _responses(
+    model: nn.Module,
+    config: dict[str, Any],
+    data: Path,
+    settings: dict[str, Any],
+    tool: Path | None,
+    seed: int,
+) -> Drawn:
+    """LDEBM's response generation: the first test contexts with their reference and the
+    response generated from z ~ p(z | c) (evaluation/dialogue.py's decoding)."""
+    import json
+
+    from latentrepro.evaluation.dialogue import response_examples
+    from latentrepro.models import get_family
+
+    if not callable(getattr(model, "respond", None)):  # a model that answers a context
+        raise ValueError(f"samples.responses: {config['model']['name']!r} is not a response model")
+    itos = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["itos"]
+    split = get_family(config).load_split(data / "test.pt")
+    max_length = config["dataset"]["max_length"]
+    examples = response_examples(model, split, itos, settings["examples"], max_length, seed)
+    record = {
+        "dataset": config["dataset"]["name"],
+        "model": config["model"]["name"],
+        "seed": seed,
+        "settings": settings,
+        "examples": examples,
+    }
+    return record, {}
+
+
 SAMPLERS: dict[str, Sampler] = {
     "interpolation": Sampler(_interpolation),
+    "responses": Sampler(_responses),
     "conditional": Sampler(_conditional, uses_tool=True),
 }
 

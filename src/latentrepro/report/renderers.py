@@ -106,6 +106,14 @@ def _clel_tables(inputs: ReportInputs, config: dict[str, Any], results: Path) ->
     )  # fmt: skip
 
 
+def _response_examples(inputs: ReportInputs, config: dict[str, Any], results: Path) -> list[Path]:
+    """LDEBM's response generation: test contexts, references and every model's response."""
+    from latentrepro.report.dialogue import render_examples
+
+    out = results / "tables" / f"{config['name']}.md"
+    return render_examples(inputs.samples, _ordered_models(config), out)
+
+
 RENDERERS: dict[str, Renderer] = {
     "chunk_ablation": Renderer(
         _chunk_ablation,
@@ -122,6 +130,9 @@ RENDERERS: dict[str, Renderer] = {
         _synthetic_grid, reads=("latents", "data"), writes=("figures/{name}.png",)
     ),
     "symbol_latents": Renderer(_symbol_latents, reads=("latents",), writes=("figures/{name}.png",)),
+    "response_examples": Renderer(
+        _response_examples, reads=("samples",), writes=("tables/{name}.md",)
+    ),
     "clel_tables": Renderer(
         _clel_tables,
         reads=("metrics", "histories", "benchmarks", "latents", "samples"),

@@ -20,11 +20,14 @@ from latentrepro.io import write_text
 #: Column order of the tables; metrics not listed here follow in alphabetical order.
 METRIC_ORDER = [
     "act_homogeneity", "emotion_homogeneity", "act_nmi", "emotion_nmi",
+    "bleu", "embedding_average", "embedding_extrema", "embedding_greedy", "distinct_1",
+    "distinct_2",
     "nll", "ppl", "neg_elbo", "rec", "kl", "mi", "au", "cu", "kl_p_qbar", "rppl", "wkl",
 ]  # fmt: skip
 #: Bookkeeping values in the metrics JSON that are not table columns.
 NOT_COLUMNS = {
     "sentences", "tokens", "hole_samples", "kl_p_qbar_se", "rppl_lm_epoch", "authors_sentences",
+    "responses", "embedding_coverage",
 }  # fmt: skip
 #: Shown for a mean that is undefined (null in every seed's JSON, or not computed for the row).
 EMPTY = "—"
@@ -42,6 +45,12 @@ LABELS = {
     "kl_p_qbar": "KL(p||qbar)",
     "rppl": "rPPL",
     "wkl": "wKL",
+    "bleu": "BLEU",
+    "embedding_average": "Average",
+    "embedding_extrema": "Extrema",
+    "embedding_greedy": "Greedy",
+    "distinct_1": "Dist-1",
+    "distinct_2": "Dist-2",
 }
 
 
