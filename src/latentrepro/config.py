@@ -702,6 +702,7 @@ EVALUATE_KEYS: dict[str, tuple[str, ...]] = {
     "point_ebm": (),
     "image_ebm": ("fid", "extractor"),
     "image_classifier": ("batch_size",),
+    "text_classifier": ("batch_size",),
 }
 
 
