@@ -233,11 +233,44 @@ def test_the_profiles_train_it_on_a_labelled_text_dataset():
             },
             r"evaluate\.extractor\.model: 'sentiment_classifier' is not an image_classifier model",
         ),
+        (
+            {"samples.conditional.experiments": ["clel", "sentiment_classifier"]},
+            r"sentiment_classifier \(samples\.conditional\.scorer\): 'fid_classifier' is not a "
+            r"text_classifier model",
+        ),
+        (
+            {
+                "samples.conditional.experiments": ["clel", "text_vae"],
+                "profiles.smoke.experiments.text_vae.samples": {
+                    "conditional": {"scorer": "sentiment_classifier"}
+                },
+                "profiles.smoke.experiments.text_vae.datasets": ["ptb"],
+            },
+            r"text_vae \(samples\.conditional\.scorer\): no experiment of the profile trains "
+            r"'sentiment_classifier' on 'ptb'",
+        ),
     ],
 )
 def test_bad_settings_name_their_key(override, needle):
     with pytest.raises(ParamsError, match=needle):
         load_params(PARAMS, override)
+
+
+def test_a_text_classifier_scores_text_where_a_scorer_is_asked_for():
+    # A text experiment drawn by conditional samples, with the classifier as its scorer: the
+    # scorer is accepted (the conditional sampler's models are image EBMs, not in it).
+    own = {"conditional": {"scorer": "sentiment_classifier"}}
+    params = load_params(
+        PARAMS,
+        {
+            "samples.conditional.experiments": ["clel", "sentiment_classifier"],
+            **{
+                f"profiles.{p}.experiments.sentiment_classifier.samples": own
+                for p in ("smoke", "cpu")
+            },
+        },
+    )
+    assert params["samples"]["conditional"]["scorer"] == "fid_classifier"  # images keep theirs
 
 
 def test_a_label_the_data_lacks_is_named_at_its_arch_key(tmp_path):
