@@ -351,6 +351,7 @@ def _cross_reference_problems(params: dict[str, Any], schema: Mapping[str, Any])
                 problems += _batch_chunk_problems(params, model, pname, ename)
             if not problems:
                 problems += _image_problems(params, profile, exp, where)
+                problems += _text_classifier_problems(params, exp, where)
                 problems += _sample_problems(params, schema, profile, ename, exp, where)
         problems += _job_problems(params, profile, pname)
     return sorted(set(problems), key=problems.index)
@@ -470,6 +471,22 @@ def _image_problems(
         key = f"{where}.evaluate.extractor.model"
         problems += _tool_problems(params, profile, exp, key, tool, "extractor")
     return problems
+
+
+def _text_classifier_problems(
+    params: dict[str, Any], exp: Mapping[str, Any], where: str
+) -> list[str]:
+    """A text_classifier trains on text datasets only (it reads their vocabulary and tokens)."""
+    from latentrepro.data.registry import REGISTRY
+
+    return [
+        f"{where}.datasets: {dataset!r} is not a registered text dataset (the text_classifier "
+        f"model {model!r} trains on it)"
+        for model in exp["models"]
+        if params["models"][model]["arch"] == "text_classifier"
+        for dataset in exp["datasets"]
+        if REGISTRY[dataset].kind != "text"
+    ]
 
 
 #: Per role of a tool run, the family it must be of, by the kind of data it serves: FID

@@ -31,6 +31,7 @@ from latentrepro.train import fit
 PARAMS = REPO_ROOT / "params.yaml"
 BOS, EOS = 1, 2
 ARCH = {"embed_dim": 12, "hidden_dim": 10, "projection_dim": 6, "head_hidden": 7}
+TINY = {"embed_dim": 4, "hidden_dim": 4, "projection_dim": 4, "head_hidden": 4}
 
 
 def classifier(cell="gru", bidirectional=True, vocab=50, classes=3, **arch):
@@ -214,14 +215,7 @@ def test_the_profiles_train_it_on_a_labelled_text_dataset():
             r"archs\.text_classifier\.synthetic_text\.cell: 'rnn' is not one of",
         ),
         (
-            {
-                "archs.text_classifier.synthetic_text": {
-                    "embed_dim": 4,
-                    "hidden_dim": 4,
-                    "projection_dim": 4,
-                    "head_hidden": 4,
-                }
-            },
+            {"archs.text_classifier.synthetic_text": TINY},
             r"archs\.text_classifier\.synthetic_text: 'label' is a required property",
         ),
         (
@@ -232,6 +226,14 @@ def test_the_profiles_train_it_on_a_labelled_text_dataset():
                 }
             },
             r"evaluate\.extractor\.model: 'sentiment_classifier' is not an image_classifier model",
+        ),
+        (
+            {
+                "profiles.smoke.experiments.sentiment_classifier.datasets": ["digits"],
+                "archs.text_classifier.digits": {"label": "digit", **TINY},
+            },
+            r"experiments\.sentiment_classifier\.datasets: 'digits' is not a registered text "
+            r"dataset \(the text_classifier model 'sentiment_classifier' trains on it\)",
         ),
         (
             {"samples.conditional.experiments": ["clel", "sentiment_classifier"]},
