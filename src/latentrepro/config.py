@@ -351,6 +351,7 @@ def _cross_reference_problems(params: dict[str, Any], schema: Mapping[str, Any])
                 problems += _batch_chunk_problems(params, model, pname, ename)
             if not problems:
                 problems += _image_problems(params, profile, exp, where)
+                problems += _text_classifier_problems(params, exp, where)
                 problems += _sample_problems(params, schema, profile, ename, exp, where)
         problems += _job_problems(params, profile, pname)
     return sorted(set(problems), key=problems.index)
@@ -467,22 +468,61 @@ def _image_problems(
                 )
     tool = block.get("extractor", {}).get("model")
     if tool is not None:
-        problems += _tool_problems(params, profile, exp, f"{where}.evaluate.extractor.model", tool)
+        key = f"{where}.evaluate.extractor.model"
+        problems += _tool_problems(params, profile, exp, key, tool, "extractor")
     return problems
 
 
-def _tool_problems(
-    params: dict[str, Any], profile: dict[str, Any], exp: Mapping[str, Any], key: str, tool: str
+def _text_classifier_problems(
+    params: dict[str, Any], exp: Mapping[str, Any], where: str
 ) -> list[str]:
-    """A run used as a tool (an FID extractor, a scorer) must be an image_classifier that an
-    experiment of the same profile trains on each of the experiment's datasets."""
-    if params["models"].get(tool, {}).get("arch") != "image_classifier":
-        return [f"{key}: {tool!r} is not an image_classifier model"]
+    """A text_classifier trains on text datasets only (it reads their vocabulary and tokens)."""
+    from latentrepro.data.registry import REGISTRY
+
     return [
-        f"{key}: no experiment of the profile trains {tool!r} on {dataset!r}"
+        f"{where}.datasets: {dataset!r} is not a registered text dataset (the text_classifier "
+        f"model {model!r} trains on it)"
+        for model in exp["models"]
+        if params["models"][model]["arch"] == "text_classifier"
         for dataset in exp["datasets"]
-        if _first_seed(profile, dataset, tool) is None
+        if REGISTRY[dataset].kind != "text"
     ]
+
+
+#: Per role of a tool run, the family it must be of, by the kind of data it serves: FID
+#: features come from an image classifier; a scorer is the classifier of the data's kind.
+TOOL_FAMILIES: dict[str, dict[str, str]] = {
+    "extractor": {"images": "image_classifier"},
+    "scorer": {"images": "image_classifier", "text": "text_classifier"},
+}
+
+
+def _tool_problems(
+    params: dict[str, Any],
+    profile: dict[str, Any],
+    exp: Mapping[str, Any],
+    key: str,
+    tool: str,
+    role: str,
+) -> list[str]:
+    """A run used as a tool in ``role`` (:data:`TOOL_FAMILIES`: an FID extractor, a scorer)
+    must be of the family that role takes for the kind of each of the experiment's datasets,
+    and an experiment of the same profile must train it on each of them."""
+    from latentrepro.data.registry import REGISTRY
+
+    family = params["models"].get(tool, {}).get("arch")
+    problems = []
+    for dataset in exp["datasets"]:
+        kind = REGISTRY[dataset].kind
+        wanted = TOOL_FAMILIES[role].get(kind)
+        if wanted is None:
+            problems.append(f"{key}: no {role} serves {kind} data ({dataset!r})")
+        elif family != wanted:
+            article = "an" if wanted[0] in "aeiou" else "a"
+            problems.append(f"{key}: {tool!r} is not {article} {wanted} model")
+        elif _first_seed(profile, dataset, tool) is None:
+            problems.append(f"{key}: no experiment of the profile trains {tool!r} on {dataset!r}")
+    return list(dict.fromkeys(problems))
 
 
 def _sample_problems(
@@ -514,7 +554,8 @@ def _sample_problems(
             continue
         if kind in SAMPLE_TOOLS:
             key = f"{where} (samples.{kind}.{SAMPLE_TOOLS[kind]})"
-            problems += _tool_problems(params, profile, exp, key, merged[SAMPLE_TOOLS[kind]])
+            tool = merged[SAMPLE_TOOLS[kind]]
+            problems += _tool_problems(params, profile, exp, key, tool, SAMPLE_TOOLS[kind])
         for model in (m for m in merged["models"] if m in exp["models"]):
             problem = _sampled_model_problem(kind, settings_of(params, model, exp))
             if problem:
@@ -709,6 +750,7 @@ EVALUATE_KEYS: dict[str, tuple[str, ...]] = {
     "point_ebm": (),
     "image_ebm": ("fid", "extractor"),
     "image_classifier": ("batch_size",),
+    "text_classifier": ("batch_size",),
 }
 
 

@@ -54,6 +54,12 @@ def _image_classifier(
     return evaluate_loss(model, split, settings["batch_size"], device), {}
 
 
+def _text_classifier(*args: Any, **kwargs: Any) -> Metrics:
+    from latentrepro.evaluation.text_classifier import evaluate_text_classifier
+
+    return evaluate_text_classifier(*args, **kwargs)
+
+
 def _symbol_vae(*args: Any, **kwargs: Any) -> Metrics:
     from latentrepro.evaluation.symbol_vae import evaluate_symbol_vae
 
@@ -97,6 +103,15 @@ EVALUATORS: dict[str, Evaluator] = {
     "image_classifier": Evaluator(
         _image_classifier,
         protocol="mean cross-entropy (loss) and error rate (error) over the whole split",
+    ),
+    "text_classifier": Evaluator(
+        _text_classifier,
+        protocol=(
+            "argmax of the classifier's logits per sentence of the whole split: accuracy = "
+            "fraction whose prediction equals the label (error = 1 - accuracy); accuracy_<c> = "
+            "fraction of the sentences labelled c predicted c (recall of c), count_<c> = their "
+            "number; loss = mean cross-entropy"
+        ),
     ),
     "symbol_vae": Evaluator(
         _symbol_vae,

@@ -55,16 +55,35 @@ def _build_image_ebm(config: dict[str, Any], data_dir: Path) -> nn.Module:
     return model_cls(_image_shape(data_dir), arch, model)
 
 
+def _num_classes(config: dict[str, Any], data_dir: Path) -> int:
+    """1 + the largest value of the classifier's label (``arch.label``) in the training split
+    (label values are 0 .. C-1)."""
+    label, dataset = config["arch"]["label"], config["dataset"]["name"]
+    stats = json.loads((data_dir / "stats.json").read_text(encoding="utf-8"))
+    labels = stats["splits"]["train"]["label_counts"]
+    if label not in labels:
+        raise ValueError(
+            f"archs.{config['model']['arch']}.{dataset}.label: {dataset} has no label "
+            f"{label!r}; its labels: {sorted(labels)}"
+        )
+    return max(int(value) for value in labels[label]) + 1
+
+
 def _build_image_classifier(config: dict[str, Any], data_dir: Path) -> nn.Module:
     from latentrepro.models.image import ImageClassifier
 
-    label = config["arch"]["label"]
-    stats = json.loads((data_dir / "stats.json").read_text(encoding="utf-8"))
-    counts = stats["splits"]["train"]["label_counts"].get(label)
-    if counts is None:
-        raise ValueError(f"classifier.label: {data_dir.name} has no label {label!r}")
-    num_classes = max(int(value) for value in counts) + 1
-    return ImageClassifier(_image_shape(data_dir), num_classes, label, config["arch"])
+    num_classes = _num_classes(config, data_dir)
+    return ImageClassifier(
+        _image_shape(data_dir), num_classes, config["arch"]["label"], config["arch"]
+    )
+
+
+def _build_text_classifier(config: dict[str, Any], data_dir: Path) -> nn.Module:
+    from latentrepro.models.text.classifier import TextClassifier
+
+    vocab = json.loads((data_dir / "vocab.json").read_text(encoding="utf-8"))
+    num_classes = _num_classes(config, data_dir)
+    return TextClassifier.from_config(config, len(vocab["itos"]), num_classes)
 
 
 def _load_image_split(path: Path) -> Any:
@@ -108,6 +127,7 @@ FAMILIES: dict[str, Family] = {
     "image_classifier": Family(_build_image_classifier, _load_image_split),
     "symbol_vae": Family(_build_symbol_vae, _load_token_split),
     "dialogue_vae": Family(_build_dialogue_vae, _load_token_split),
+    "text_classifier": Family(_build_text_classifier, _load_token_split),
     "point_ebm": Family(_build_point_model, _load_point_split),
 }
 
