@@ -569,6 +569,9 @@ def _sampled_model_problem(kind: str, settings: Mapping[str, Any]) -> str | None
         return "a guided image_ebm model"
     if kind == "responses" and settings["arch"] != "dialogue_vae":
         return "a dialogue_vae model"
+    label = settings.get("regulariser", {}).get("cluster", {}).get("label")
+    if kind == "controlled" and (settings["arch"] != "symbol_vae" or not label):
+        return "a symbol_vae model with symbols trained on a label (regulariser.cluster.label)"
     return None
 
 
@@ -815,7 +818,7 @@ def _sampling_experiment(
 
 
 #: Per kind of samples, the key naming the run of another model the sampler uses as a tool.
-SAMPLE_TOOLS = {"conditional": "scorer"}
+SAMPLE_TOOLS = {"conditional": "scorer", "controlled": "scorer"}
 
 
 def sample_config(params: Mapping[str, Any], kind: str, dataset: str, model: str) -> dict[str, Any]:

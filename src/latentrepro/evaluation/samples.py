@@ -120,9 +120,53 @@ def _responses(
     return record, {}
 
 
+def _controlled(
+    model: nn.Module,
+    config: dict[str, Any],
+    data: Path,
+    settings: dict[str, Any],
+    tool: Path | None,
+    seed: int,
+) -> Drawn:
+    """LDEBM's sentiment control: sentences from p(z | y) per requested label, scored by the
+    scorer's classifier (evaluation/control.py)."""
+    import json
+
+    from latentrepro.data.batches import TokenSplit
+    from latentrepro.evaluation.control import controlled_generation
+    from latentrepro.evaluation.image_ebm import load_classifier
+
+    label = getattr(model, "target_label", None)
+    if not label:
+        raise ValueError(
+            f"samples.controlled: {config['model']['name']!r} has no symbols trained with a "
+            "label (regulariser.cluster.label)"
+        )
+    assert tool is not None
+    classifier = load_classifier(tool, data)
+    if getattr(classifier, "label", label) != label:
+        raise ValueError(
+            f"samples.controlled.scorer: the scorer classifies {classifier.label!r}, the "
+            f"generator's symbols are {label!r}"
+        )
+    itos = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["itos"]
+    test = TokenSplit.load(data / "test.pt")
+    scores = controlled_generation(model, classifier, test, label, itos, settings, seed)
+    record = {
+        "dataset": config["dataset"]["name"],
+        "model": config["model"]["name"],
+        "seed": seed,
+        "scorer": f"own text_classifier of {label!r} ({tool}), trained apart from the generator",
+        "settings": settings,
+        "metrics": scores,
+    }
+    return record, {}
+
+
 SAMPLERS: dict[str, Sampler] = {
     "interpolation": Sampler(_interpolation),
     "responses": Sampler(_responses),
+    "controlled": Sampler(_controlled, uses_tool=True),
     "conditional": Sampler(_conditional, uses_tool=True),
 }
 

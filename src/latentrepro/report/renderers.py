@@ -114,6 +114,15 @@ def _response_examples(inputs: ReportInputs, config: dict[str, Any], results: Pa
     return render_examples(inputs.samples, _ordered_models(config), out)
 
 
+def _control_table(inputs: ReportInputs, config: dict[str, Any], results: Path) -> list[Path]:
+    """LDEBM's sentiment control: accuracy of the requested label, BLEU, self-BLEU."""
+    from latentrepro.report.control import control_table
+
+    records = [read_json(p) for p in inputs.samples]
+    out = results / "tables" / f"{config['name']}.md"
+    return [control_table(records, _ordered_models(config), out)]
+
+
 RENDERERS: dict[str, Renderer] = {
     "chunk_ablation": Renderer(
         _chunk_ablation,
@@ -130,6 +139,7 @@ RENDERERS: dict[str, Renderer] = {
         _synthetic_grid, reads=("latents", "data"), writes=("figures/{name}.png",)
     ),
     "symbol_latents": Renderer(_symbol_latents, reads=("latents",), writes=("figures/{name}.png",)),
+    "control_table": Renderer(_control_table, reads=("samples",), writes=("tables/{name}.md",)),
     "response_examples": Renderer(
         _response_examples, reads=("samples",), writes=("tables/{name}.md",)
     ),

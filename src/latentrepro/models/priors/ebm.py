@@ -52,6 +52,36 @@ class EBMPrior(Prior):
 
     symbols: int | None
     log_partition_samples: int
+    #: Requested symbols ``[N]`` bound by :meth:`given_symbols`; None outside such a block.
+    requested: torch.Tensor | None = None
+
+    @contextlib.contextmanager
+    def given_symbols(self, symbols: torch.Tensor) -> Iterator[EBMPrior]:
+        """Sample p(z | y) for the requested symbols ``[N]`` inside the block: the score reads
+        the symbol's logit g_y instead of logsumexp_k g_k (LDEBM's sentiment control, at the
+        last stage only: yuPeiyu98/LDEBM @ 37ebc1f modules/ldebm_sent.py:435-448, 583-588; SVEBM
+        everywhere: bpucla/ibebm sentence_attribute_control.py's ebm_prior with a label)."""
+        if not self.symbols:
+            raise ValueError("prior: only a symbol-coupled prior (svebm, ldebm) samples given y")
+        previous, self.requested = self.requested, symbols
+        try:
+            yield self
+        finally:
+            self.requested = previous
+
+    def symbol_score(self, logits: torch.Tensor, where: torch.Tensor | None = None) -> torch.Tensor:
+        """``logsumexp_k logits`` (y marginalised), or inside :meth:`given_symbols` the
+        requested symbol's logit (only on the rows where ``where`` holds, if given)."""
+        marginal = logits.logsumexp(-1)
+        if self.requested is None:
+            return marginal
+        if self.requested.shape != marginal.shape:
+            raise ValueError(
+                f"prior: {tuple(self.requested.shape)} requested symbols for "
+                f"{tuple(marginal.shape)} latents"
+            )
+        chosen = logits.gather(-1, self.requested.unsqueeze(-1)).squeeze(-1)
+        return chosen if where is None else torch.where(where, chosen, marginal)
 
     @property
     def estimator(self) -> str:
@@ -151,7 +181,7 @@ class LatentEBMPrior(EBMPrior):
     def f(self, z: torch.Tensor) -> torch.Tensor:
         """The score f(z) ``[...]`` for ``z`` ``[..., D]``."""
         out = self.conditioned(self.net, z.reshape(-1, self.latent_dim))
-        score = out.logsumexp(-1) if self.symbols else out.squeeze(-1)
+        score = self.symbol_score(out) if self.symbols else out.squeeze(-1)
         return score.view(z.shape[:-1])
 
     def symbol_logits(self, z: torch.Tensor) -> torch.Tensor:

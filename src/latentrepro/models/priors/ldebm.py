@@ -205,8 +205,10 @@ class DiffusionEBMPrior(EBMPrior):
         return self.conditioned(self.net, y, self._level(t, y.size(0)))
 
     def g(self, y: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
-        """The unscaled level-t score ``logsumexp_k g_k(y, t)``, ``[N]``."""
-        return self.logits(y, t).logsumexp(-1)
+        """The unscaled level-t score ``logsumexp_k g_k(y, t)``, ``[N]`` (at level 0 the
+        requested symbol's logit inside :meth:`given_symbols`)."""
+        level = self._level(t, y.size(0))
+        return self.symbol_score(self.logits(y, level), level == 0)
 
     def f(self, y: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
         """The level-t score of the stage's density, g(y, t) / s_t^2, ``[N]``."""
@@ -231,8 +233,10 @@ class DiffusionEBMPrior(EBMPrior):
 
         net = functools.partial(self.conditioned, self.net)
 
+        first = t == 0
+
         def score(y: torch.Tensor) -> torch.Tensor:
-            return net(y, t, time_features).logsumexp(-1) / temperature
+            return self.symbol_score(net(y, t, time_features), first) / temperature
 
         return score
 

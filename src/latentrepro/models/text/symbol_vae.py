@@ -52,6 +52,7 @@ class SymbolTextVAE(TextVAE):
         cluster_dims: int = 3,
         cluster_sampling: str = "balanced",
         uniform_init: float | None = None,
+        target_label: str | None = None,
     ) -> None:
         super().__init__(*parts)
         coupled = isinstance(self.prior, EBMPrior) and self.prior.symbols
@@ -62,6 +63,7 @@ class SymbolTextVAE(TextVAE):
                 f"regulariser.cluster.sampling: {cluster_sampling!r} is not one of {CLUSTER_SAMPLING}"
             )
         self.cluster_dims, self.cluster_sampling = cluster_dims, cluster_sampling
+        self.target_label = target_label
         self._pseudo_labels: torch.Tensor | None = None
         if uniform_init is not None:
             # The authors' scripts draw every parameter from U(-0.1, 0.1) after construction
@@ -88,11 +90,13 @@ class SymbolTextVAE(TextVAE):
             cluster_dims=cluster.get("dims", 3),
             cluster_sampling=cluster.get("sampling", "balanced"),
             uniform_init=config["model"].get("uniform_init"),
+            target_label=cluster.get("label"),
         )
 
     @property
     def clustered(self) -> bool:
-        return getattr(self.regulariser, "cluster_weight", 0.0) > 0
+        """Whether the symbols are fitted to k-means pseudo-labels (not to a data label)."""
+        return getattr(self.regulariser, "cluster_weight", 0.0) > 0 and not self.target_label
 
     def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
         """The energy network trains with its own optimiser (``optimizers.ebm``); a prior
@@ -123,7 +127,16 @@ class SymbolTextVAE(TextVAE):
         return balanced_order(self._pseudo_labels, generator)
 
     def batch_targets(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
-        """The batch's pseudo-labels once the training set is clustered, else None."""
+        """The cross-entropy targets of the batch: its data label ``cluster.label`` (symbols
+        trained with the labels, LDEBM's sentiment control: sent_control.py:521-530), else its
+        pseudo-labels once the training set is clustered, else None."""
+        if self.target_label:
+            key = f"label_{self.target_label}"
+            if key not in batch:
+                raise ValueError(
+                    f"regulariser.cluster.label: the data has no label {self.target_label!r}"
+                )
+            return batch[key]
         if self._pseudo_labels is None:
             return None
         return self._pseudo_labels[batch["index"].cpu()].to(batch["tokens"].device)
