@@ -40,7 +40,7 @@ from __future__ import annotations
 import importlib
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -70,8 +70,12 @@ def authors_code(root: Path) -> Iterator[Callable[[str], ModuleType]]:
     finally:
         sys.path.remove(str(root))
         for name in set(sys.modules) - before:
-            path = getattr(sys.modules[name], "__file__", None) or ""
-            if path.startswith(str(root)):
+            module = sys.modules[name]
+            # A namespace package (LDEBM's workspace/utils has no __init__.py) has no __file__.
+            search = getattr(module, "__path__", None)
+            paths = [getattr(module, "__file__", None) or ""]
+            paths += list(search) if isinstance(search, Iterable) else []
+            if any(str(path).startswith(str(root)) for path in paths):
                 del sys.modules[name]
 
 
