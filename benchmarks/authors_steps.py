@@ -4,9 +4,9 @@ Used by the ``svebm``, ``ldebm`` and ``clel`` rows of ``benchmarks/vs_authors.py
 ``*_pair`` function imports the authors' code from a local checkout (never part of this
 repository), builds their model with their settings and ours from the ``paper`` profile of
 params.yaml, copies their weights into ours, and returns one step function for each side,
-``step(round) -> CPU seconds`` (round r trains on the r-th batch, cyclically). The construction reuses the state-dict mappings of
-``benchmarks/ldebm_parity.py`` (the energy networks) and ``benchmarks/clel_parity.py`` (CLEL
-entire); the text networks' mapping is here.
+``step(round) -> CPU seconds`` (round r trains on the r-th batch, cyclically). The
+construction reuses the state-dict mappings of ``benchmarks/ldebm_parity.py`` (the energy
+networks) and ``benchmarks/clel_parity.py`` (all of CLEL); the text networks' mapping is here.
 
 - SVEBM-IB: bpucla/ibebm @ 315b645 ``unconditional_gen.py``: the model ``RNNVAE`` (434-521;
   BiLSTM 1024 encoder, LSTM 512 decoder, embeddings 512, z 32, K = 125, a GELU MLP of 200),
