@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import torch
 
@@ -42,12 +44,16 @@ def load_authors(checkout: Path):
     return architectures, models, utils
 
 
-def our_model(params: dict):
+def our_model(params: dict, sgld_steps: int | None = None):
+    """Our CLEL of the ``clel`` experiment on CIFAR-10 (``sgld_steps``: another SGLD length)."""
     from latentrepro.config import train_config
     from latentrepro.models.image import CLEL
     from latentrepro.models.image.settings import image_ebm_parts
 
     config = train_config(params, "cifar10", "clel")
+    if sgld_steps is not None:
+        model_cfg = config["model"]
+        config["model"] = {**model_cfg, "sgld": {**model_cfg["sgld"], "steps": sgld_steps}}
     arch, model = image_ebm_parts(config)
     return CLEL((3, 32, 32), arch, model), {**config, "arch": arch, "model": model}
 
@@ -83,32 +89,32 @@ def map_encoder(theirs: dict[str, torch.Tensor], ours: dict[str, torch.Tensor]) 
     return mapped
 
 
-def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
-    return (a.double() - b.double()).abs().max().item()
+@dataclass
+class Pair:
+    """Their ``JointModel`` and our CLEL with the same weights, and our resolved config."""
+
+    theirs: torch.nn.Module
+    ours: torch.nn.Module
+    config: dict
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("authors", type=Path, help="checkout of hankook/CLEL (ccccf50)")
-    args = parser.parse_args()
-    architectures, _, utils = load_authors(args.authors.resolve())
+def build_pair(
+    architectures: ModuleType,
+    utils: ModuleType,
+    params: dict,
+    sgld_steps: int = 60,
+    memory_size: int = 100,
+) -> Pair:
+    """Their model as ``configs/cifar10.yaml`` and ``train.py`` build it (``models/__init__.py``
+    ~15-43; ``sgld_steps`` for ``sampler.num_steps``, ``memory_size`` for its buffer) and ours
+    from the ``clel`` experiment with the same SGLD length, their weights copied into ours.
+    Call where the authors' ``models`` package imports (after :func:`load_authors`)."""
     from models.ebm import JointModel
     from models.sampler import MCMCSampler
-    from models.sampler import sgld as their_sgld
 
-    from latentrepro.config import REPO_ROOT, load_params
-    from latentrepro.sampling.sgld import sgld
-    from latentrepro.train import lr_factor
-
-    torch.set_default_dtype(torch.float64)
-    torch.manual_seed(0)
-    params = load_params(REPO_ROOT / "params.yaml", {"profile": "paper"})
-    ours, config = our_model(params)
-    model_cfg, budget = config["model"], config["train"]
+    ours, config = our_model(params, sgld_steps)
     stats = config["arch"]["energy"]["normalize"]
     mean, std = stats["mean"], stats["std"]
-
-    # Their model as configs/cifar10.yaml and train.py build it.
     ebm, ema_ebm = utils.build_ema_module(
         architectures.get_ebm, name="resnet", input_shape=(3, 32, 32),
         projection_layers=[128, 2048, 128], mean=mean, std=std,
@@ -118,8 +124,8 @@ def main() -> int:
         mean=mean, std=std,
     )  # fmt: skip
     sampler = MCMCSampler(
-        input_shape=(3, 32, 32), num_steps=60, step_size=100.0, step_noise=0.001,
-        memory_size=100, memory_init=0.001, augmentation="strong",
+        input_shape=(3, 32, 32), num_steps=sgld_steps, step_size=100.0, step_noise=0.001,
+        memory_size=memory_size, memory_init=0.001, augmentation="strong",
     )  # fmt: skip
     theirs = JointModel(
         ebm, ema_ebm, encoder, ema_encoder, sampler, input_shape=(3, 32, 32),
@@ -128,6 +134,31 @@ def main() -> int:
     ours.net.load_state_dict(map_energy(ebm.state_dict(), ours.net.state_dict()))
     ours.encoder.load_state_dict(map_encoder(encoder.state_dict(), ours.encoder.state_dict()))
     ours.ema_net.load_state_dict(ours.net.state_dict())
+    return Pair(theirs, ours, config)
+
+
+def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+    return (a.double() - b.double()).abs().max().item()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("authors", type=Path, help="checkout of hankook/CLEL (ccccf50)")
+    args = parser.parse_args()
+    architectures, _, utils = load_authors(args.authors.resolve())
+    from models.sampler import sgld as their_sgld
+
+    from latentrepro.config import REPO_ROOT, load_params
+    from latentrepro.sampling.sgld import sgld
+    from latentrepro.train import lr_factor
+
+    torch.set_default_dtype(torch.float64)
+    torch.manual_seed(0)
+    params = load_params(REPO_ROOT / "params.yaml", {"profile": "paper"})
+    pair = build_pair(architectures, utils, params)
+    theirs, ours, config = pair.theirs, pair.ours, pair.config
+    ebm, ema_ebm, encoder = theirs.ebm, theirs.ema_ebm, theirs.encoder
+    model_cfg, budget = config["model"], config["train"]
 
     rows: list[tuple[str, float]] = []
     x_pos = torch.rand(BATCH, 3, 32, 32) * 255 / 256 + torch.rand(BATCH, 3, 32, 32) / 256

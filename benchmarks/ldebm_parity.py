@@ -273,6 +273,16 @@ def ldebm_parity(ldebm_root: Path, steps: int, seed: int) -> bool:
 # SVEBM-IB
 
 
+def svebm_mapping() -> dict[str, str]:
+    """The authors' ``RNNVAE.prior_network`` keys (unconditional_gen.py:489-495: Linear, GELU,
+    Linear, GELU, Linear) -> this project's ``LatentEBMPrior`` keys."""
+    return {
+        f"prior_network.{i}.{kind}": f"net.layers.{i}.{kind}"
+        for i in (0, 2, 4)
+        for kind in ("weight", "bias")
+    }
+
+
 def build_svebm_pair(ibebm_root: Path) -> tuple[object, object, object, torch.nn.Module]:
     sys.path.insert(0, str(ibebm_root))
     module = importlib.import_module("unconditional_gen")
@@ -282,11 +292,7 @@ def build_svebm_pair(ibebm_root: Path) -> tuple[object, object, object, torch.nn
         p.data.uniform_(-0.1, 0.1)
     params = load_params()
     ours = build_prior(params["models"]["svebm_ib_paper"]["prior"], LATENT).double()
-    mapping = {
-        f"prior_network.{i}.{kind}": f"net.layers.{i}.{kind}"
-        for i in (0, 2, 4)
-        for kind in ("weight", "bias")
-    }
+    mapping = svebm_mapping()
     source = model.state_dict()
     ours.load_state_dict({v: source[k] for k, v in mapping.items()}, strict=True)
     return module, model, args, ours

@@ -29,10 +29,50 @@ CPU time of this process, so other load on the machine cancels out in the ratio)
   evaluates (batch 20, chunk 50), He et al.'s one test sentence at a time in chunks of 100
   (``text.py:163-178``, batch size 1 at ``text.py:318, 518``), on the same sentences.
 
+Training-step rows of the symbol-vector and diffusion EBM priors and of CLEL (each a median
+over ``--steps`` pairs, resp. ``--clel-rounds``, of the paired speed-up theirs / ours of CPU time
+per step; built and stepped by ``benchmarks/authors_steps.py``, whose docstring cites the
+authors' lines, from the same weights on both sides):
+
+- ``svebm step``: SVEBM-IB, bpucla/ibebm @ 315b645 ``unconditional_gen.py`` (``--ibebm``),
+  against our ``svebm_ib_paper`` (paper profile): BiLSTM 1024 encoder, LSTM 512 decoder,
+  embeddings 512, z 32, K = 125, 40 Langevin steps of 0.5, IB weight 50, KL weight 0.5; batch 30
+  (their DailyDialog batch).
+- ``ldebm step``: LDEBM, yuPeiyu98/LDEBM @ 37ebc1f ``workspace/unsup_attr_discovery.py``
+  (``--ldebm``; the step as at 762-828, its prior ``workspace/modules/ldebm.py``) against our
+  ``ldebm_paper``: the same text network, 12 spectral-normalised blocks of 200, 2 x 50 Langevin
+  steps, KL 0.01, MI 0.05, cluster 0.5 with fixed random pseudo-labels; batch 128.
+- ``clel step``: CLEL, hankook/CLEL @ ccccf50 (``--clel``; ``models/ebm.py``, ``train.py``
+  42-55) against our ``clel`` (paper profile networks: the 6.96M-parameter ResNet energy and
+  the ResNet-18 encoder) at a reduced, equal config on both sides: batch ``--clel-batch`` (8)
+  and ``--clel-sgld`` (10) SGLD steps instead of 64 and 60 (a paper-size step takes minutes on
+  one CPU thread), buffer 10,000, the strong augmentations on (kornia's on their side,
+  our plain-torch one on ours).
+
+Data: the two text rows use real shuffled batches of the tokenised DailyDialog training split
+(``--dailydialog``, ``latentrepro download dailydialog`` then ``latentrepro tokenize dailydialog
+--vocab-size 10000 --max-length 40``), each batch padded to its longest sentence and the same
+tensor for both sides (LDEBM's own loader pads every batch to the split's longest sentence,
+``compute_features`` at 590-628 and 738, which would make their step slower; not reproduced). The
+CLEL row uses random images of the CIFAR-10 shape (uniform in [0, 1)); the cost of a step does
+not depend on the pixel values.
+
+The authors' scripts import modules this environment lacks or that do not load next to its CPU
+torch (h5py, faiss, torchvision, kornia 0.6, ignite, tensorboard; none used by a training step
+except kornia's augmentations and torchvision's ResNet-18): ``--shims DIR`` puts a directory of
+stubs and installs first on ``sys.path`` and runs its ``sitecustomize.py`` (docs/clel.md and
+docs/ldebm.md describe them). Every row is skipped when its checkout (or data) is not given.
+
 Run from the repository root with one thread, on a tokenised PTB (``latentrepro tokenize``):
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/vs_authors.py data/processed/ptb \\
         --he ../authors/vae-lagging-encoder --dgvaes ../authors/DG-VAEs
+
+and the step rows alone:
+
+    OMP_NUM_THREADS=1 .venv/bin/python -W ignore benchmarks/vs_authors.py \\
+        --rows svebm ldebm clel --dailydialog data/processed/dailydialog \\
+        --ibebm ../authors/ibebm --ldebm ../authors/LDEBM --clel ../authors/CLEL --shims SHIMS
 """
 
 from __future__ import annotations
@@ -40,6 +80,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import runpy
 import statistics
 import sys
 import time
@@ -48,7 +89,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
+import authors_steps
 import torch
+from authors_steps import Step
 from torch import nn
 
 from latentrepro.data.batches import TokenSplit
@@ -294,55 +337,147 @@ def iw_row(
 
 
 VOCAB = 10_000
+PTB_ROWS = ("epoch", "vae", "dg_vae", "iw", "iw_protocol")
+STEP_ROWS = ("svebm", "ldebm", "clel")
+
+
+def paired_row(label: str, ours: Step, theirs: Step, repeats: int, warmup: int = 2) -> str:
+    """``repeats`` pairs of one step a side (the order alternating), after ``warmup`` pairs."""
+    ratios, times = [], {"ours": [], "theirs": []}
+    for r in range(repeats + warmup):
+        pair = {}
+        for name in ("ours", "theirs") if r % 2 == 0 else ("theirs", "ours"):
+            pair[name] = (ours if name == "ours" else theirs)(r)
+        if r >= warmup:
+            ratios.append(pair["theirs"] / pair["ours"])
+            for name in pair:
+                times[name].append(pair[name])
+    ms = {name: 1e3 * statistics.median(t) for name, t in times.items()}
+    return f"| {label}, ms/step (speed-up) | {ms['ours']:.0f} | {ms['theirs']:.0f} | {summary(ratios)} |"
+
+
+def dailydialog_batches(split: TokenSplit, size: int, count: int, seed: int) -> list[dict]:
+    """``count`` shuffled batches of ``size`` training sentences (padded to their longest)."""
+    order = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))
+    return [split.batch(index) for index in order[: size * count].split(size)]
+
+
+def step_rows(args: argparse.Namespace) -> None:
+    """The svebm, ldebm and clel rows (each where its checkout is given)."""
+    wanted = [row for row in STEP_ROWS if row in args.rows]
+    given = {"svebm": args.ibebm, "ldebm": args.ldebm, "clel": args.clel}
+    for row in wanted:
+        if given[row] is None:
+            print(f"(row {row}: skipped, no --{'ibebm' if row == 'svebm' else row} checkout)")
+    text = [row for row in ("svebm", "ldebm") if row in wanted and given[row] is not None]
+    if text and args.dailydialog is None:
+        print(f"(rows {', '.join(text)}: skipped, no --dailydialog)")
+        text = []
+    if text:
+        train = TokenSplit.load(args.dailydialog / "train.pt")
+        vocab = int(train.tokens.max()) + 1
+    if "svebm" in text:
+        batches = dailydialog_batches(train, 30, args.steps + 2, args.seed)
+        ours, theirs, settings = authors_steps.svebm_pair(args.ibebm.resolve(), vocab, batches)
+        label = f"svebm step (SVEBM-IB, DailyDialog batch 30, {settings})"
+        print(paired_row(label, ours, theirs, args.steps), flush=True)
+    if "ldebm" in text:
+        batches = dailydialog_batches(train, 128, args.steps + 2, args.seed)
+        generator = torch.Generator().manual_seed(args.seed)
+        labels = torch.randint(0, 125, (len(train),), generator=generator)
+        ours, theirs, settings = authors_steps.ldebm_pair(
+            args.ldebm.resolve(), vocab, batches, labels
+        )
+        label = f"ldebm step (DailyDialog batch 128, {settings})"
+        print(paired_row(label, ours, theirs, args.steps), flush=True)
+    if "clel" in wanted and args.clel is not None:
+        generator = torch.Generator().manual_seed(args.seed)
+        shape = (args.clel_batch, 3, 32, 32)
+        images = [torch.rand(shape, generator=generator) for _ in range(4)]
+        ours, theirs, settings = authors_steps.clel_pair(
+            args.clel.resolve(), images, args.clel_sgld
+        )
+        label = f"clel step (random CIFAR-10-shaped images, {settings})"
+        print(paired_row(label, ours, theirs, args.clel_rounds, warmup=1), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="tokenised PTB: train.pt and test.pt")
-    parser.add_argument("--he", type=Path, required=True, help="vae-lagging-encoder checkout")
+    parser.add_argument(
+        "data", type=Path, nargs="?", help="tokenised PTB: train.pt and test.pt (PTB rows)"
+    )
+    parser.add_argument("--he", type=Path, help="vae-lagging-encoder checkout (PTB rows)")
     parser.add_argument("--dgvaes", type=Path, help="DG-VAEs checkout (dg_vae row)")
+    parser.add_argument("--dailydialog", type=Path, help="tokenised DailyDialog (svebm, ldebm)")
+    parser.add_argument("--ibebm", type=Path, help="bpucla/ibebm checkout (svebm row)")
+    parser.add_argument("--ldebm", type=Path, help="yuPeiyu98/LDEBM checkout (ldebm row)")
+    parser.add_argument("--clel", type=Path, help="hankook/CLEL checkout (clel row)")
+    parser.add_argument(
+        "--shims", type=Path, help="directory of import stubs for the authors' code (sys.path)"
+    )
     parser.add_argument("--epoch-batches", type=int, default=200)
     parser.add_argument("--round", type=int, default=10, help="steps a side per epoch round")
     parser.add_argument("--steps", type=int, default=20, help="paired steps per step row")
+    parser.add_argument("--clel-batch", type=int, default=8)
+    parser.add_argument("--clel-sgld", type=int, default=10, help="SGLD steps, both sides")
+    parser.add_argument("--clel-rounds", type=int, default=10, help="paired steps, clel row")
     parser.add_argument("--iw-samples", type=int, default=500)
     parser.add_argument("--iw-chunk", type=int, default=100)
     parser.add_argument("--iw-batch", type=int, default=5)
     parser.add_argument("--iw-rounds", type=int, default=6)
-    parser.add_argument(
-        "--rows", nargs="+", default=["epoch", "vae", "dg_vae", "iw", "iw_protocol"]
-    )
+    parser.add_argument("--rows", nargs="+", default=[*PTB_ROWS, *STEP_ROWS])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    unknown = sorted(set(args.rows) - {*PTB_ROWS, *STEP_ROWS})
+    if unknown:
+        parser.error(f"--rows: unknown {unknown}; known: {', '.join((*PTB_ROWS, *STEP_ROWS))}")
+    if args.shims is not None:
+        use_shims(args.shims.resolve())
     global VOCAB
-    train, test = TokenSplit.load(args.data / "train.pt"), TokenSplit.load(args.data / "test.pt")
-    VOCAB = int(max(train.tokens.max(), test.tokens.max())) + 1
     torch.manual_seed(args.seed)
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), vocabulary {VOCAB}, "
-        f"batch {BATCH}; ratios > 1: ours faster"
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); ratios > 1: ours faster"
     )
     print("| row | ours | theirs | median ours / theirs | 25-75 % | pairs |")
     print("|---|---:|---:|---:|---:|---:|")
-    full = [b for b in one_length_batches(train, BATCH) if len(b) == BATCH]
-    step_batches = [full[i] for i in torch.randperm(len(full)).tolist()]
-    if "epoch" in args.rows:
+    ptb = [row for row in PTB_ROWS if row in args.rows]
+    if ptb and (args.data is None or args.he is None):
+        print(f"(rows {', '.join(ptb)}: skipped, they need the PTB data and --he)")
+        ptb = []
+    if ptb:
+        train = TokenSplit.load(args.data / "train.pt")
+        test = TokenSplit.load(args.data / "test.pt")
+        VOCAB = int(max(train.tokens.max(), test.tokens.max())) + 1
+        print(f"(PTB rows: vocabulary {VOCAB}, batch {BATCH})")
+        full = [b for b in one_length_batches(train, BATCH) if len(b) == BATCH]
+        step_batches = [full[i] for i in torch.randperm(len(full)).tolist()]
+    if "epoch" in ptb:
         print(epoch_row(args.he, train, args.epoch_batches, args.round, args.seed), flush=True)
-    if "vae" in args.rows:
+    if "vae" in ptb:
         model = he_vae(args.he, VOCAB)
         print(step_row("vae step", model, KL, he_step, step_batches, train, args.steps), flush=True)
-    if "dg_vae" in args.rows and args.dgvaes is not None:
+    if "dg_vae" in ptb and args.dgvaes is not None:
         model = dg_vae(args.dgvaes, VOCAB)
         print(
             step_row("dg_vae step", model, DG, dg_step, step_batches, train, args.steps), flush=True
         )
-    if "iw" in args.rows:
+    if "iw" in ptb:
         at = (args.iw_batch, args.iw_chunk)
         print(iw_row(args.he, test, args.iw_samples, at, at, args.iw_rounds), flush=True)
-    if "iw_protocol" in args.rows:
+    if "iw_protocol" in ptb:
         # Each side's own protocol: ours the paper profile's evaluate (batch 20, chunk 50),
         # He et al.'s one sentence at a time in chunks of 100 (text.py:163-178, 318, 518).
         row = iw_row(args.he, test, args.iw_samples, (20, 50), (1, 100), args.iw_rounds)
         print(row, flush=True)
+    step_rows(args)
+
+
+def use_shims(shims: Path) -> None:
+    """Put ``shims`` first on ``sys.path`` and run its ``sitecustomize.py``, if any (it must
+    run before torchvision loads)."""
+    sys.path.insert(0, str(shims))
+    if (shims / "sitecustomize.py").is_file():
+        runpy.run_path(str(shims / "sitecustomize.py"))
 
 
 if __name__ == "__main__":
