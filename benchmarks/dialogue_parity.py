@@ -33,7 +33,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ldebm_parity import TOLERANCE, Table, _seeded, _spectral_map, ldebm_mapping
+from ldebm_parity import Table, _seeded, _spectral_map, ldebm_mapping
+from ldebm_parity import main as run_parity
 
 from latentrepro.config import load_params
 from latentrepro.models.priors import build_prior
@@ -232,27 +233,5 @@ def svebm_parity(root: Path, seed: int) -> bool:
     return table.print()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ldebm", type=Path, help="checkout of yuPeiyu98/LDEBM")
-    parser.add_argument("--ibebm", type=Path, help="checkout of bpucla/ibebm")
-    parser.add_argument("--shims", type=Path, help="directory of stub modules (h5py) for ibebm")
-    parser.add_argument("--steps", type=int, default=50, help="LDEBM Langevin steps per stage")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    if args.ldebm is None and args.ibebm is None:
-        parser.error("give --ldebm and/or --ibebm (local checkouts of the authors' code)")
-    if args.shims is not None:
-        sys.path.insert(0, str(args.shims))
-    torch.set_default_dtype(torch.float64)
-    ok = True
-    if args.ldebm is not None:
-        ok &= ldebm_parity(args.ldebm.resolve(), args.steps, args.seed)
-    if args.ibebm is not None:
-        ok &= svebm_parity(args.ibebm.resolve(), args.seed)
-    print(f"\nall terms within {TOLERANCE:g}: {'yes' if ok else 'NO'}")
-    sys.exit(0 if ok else 1)
-
-
 if __name__ == "__main__":
-    main()
+    run_parity(ldebm_parity, svebm_parity, __doc__)

@@ -361,8 +361,15 @@ def svebm_parity(ibebm_root: Path, seed: int) -> bool:
     return table.print()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(
+    ldebm: Callable[[Path, int, int], bool] | None = None,
+    svebm: Callable[[Path, int], bool] | None = None,
+    doc: str | None = None,
+) -> None:
+    """The command line of a parity script: this one's checks, or those given (the
+    conditional priors' in benchmarks/dialogue_parity.py)."""
+    ldebm, svebm = ldebm or ldebm_parity, svebm or svebm_parity
+    parser = argparse.ArgumentParser(description=(doc or __doc__).splitlines()[0])
     parser.add_argument("--ldebm", type=Path, help="checkout of yuPeiyu98/LDEBM")
     parser.add_argument("--ibebm", type=Path, help="checkout of bpucla/ibebm")
     parser.add_argument("--shims", type=Path, help="directory of stub modules (h5py) for ibebm")
@@ -376,9 +383,9 @@ def main() -> None:
     torch.set_default_dtype(torch.float64)
     ok = True
     if args.ldebm is not None:
-        ok &= ldebm_parity(args.ldebm.resolve(), args.steps, args.seed)
+        ok &= ldebm(args.ldebm.resolve(), args.steps, args.seed)
     if args.ibebm is not None:
-        ok &= svebm_parity(args.ibebm.resolve(), args.seed)
+        ok &= svebm(args.ibebm.resolve(), args.seed)
     print(f"\nall terms within {TOLERANCE:g}: {'yes' if ok else 'NO'}")
     sys.exit(0 if ok else 1)
 
