@@ -56,7 +56,7 @@ def model() -> DialogueVAE:
 class Echo(DialogueVAE):
     """Answers every context with its own reference response (a perfect responder)."""
 
-    def respond(self, batch, max_length, generator=None):
+    def respond(self, batch, max_length, generator=None, c=None):
         rows = zip(batch["tokens"].tolist(), batch["lengths"].tolist(), strict=True)
         return [row[1 : n - 1] for row, n in rows]
 

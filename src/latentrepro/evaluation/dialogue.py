@@ -84,11 +84,11 @@ def evaluate_dialogue(
     rec, rec_count = 0.0, 0
     batches = split.batches(settings["batch_size"], order=order, device=device)
     for batch in track(batches, total=-(-count // settings["batch_size"]), desc="responses"):
-        for ids in model.respond(batch, spec["max_length"], generator):
+        c = model.condition(batch)
+        for ids in model.respond(batch, spec["max_length"], generator, c):
             hypotheses.append(_words(ids, itos))
         for row, length in zip(batch["tokens"].tolist(), batch["lengths"].tolist(), strict=True):
             references.append(_words(row[1 : int(length) - 1], itos))
-        c = model.condition(batch)
         mu, _ = model.posterior(batch, c)
         rec += float(-model.log_likelihood(batch["tokens"], mu, c).sum())
         rec_count += batch["tokens"].size(0)

@@ -242,10 +242,12 @@ class DialogueVAE(SymbolTextVAE):
         batch: dict[str, torch.Tensor],
         max_length: int,
         generator: torch.Generator | None = None,
+        c: torch.Tensor | None = None,
     ) -> list[list[int]]:
         """One greedy response per context of ``batch``, z ~ p(z | c) (the authors' ``eval``,
-        conditional_gen_DD.py:1490-1500: a prior sample given c, then argmax decoding)."""
-        c = self.condition(batch)
+        conditional_gen_DD.py:1490-1500: a prior sample given c, then argmax decoding); c is
+        computed from the batch unless given."""
+        c = self.condition(batch) if c is None else c
         with self.prior.given(c):
             z = self.prior.sample(c.size(0), generator=generator)
         return self.decoder.generate(torch.cat([z.to(c.dtype), c], dim=-1), max_length)
