@@ -87,9 +87,16 @@ def import_graph(root: Path = ROOT, package: str = PACKAGE) -> dict[str, set[str
     modules = module_files(root, package)
     graph = {}
     for name, path in modules.items():
-        names = _imported_names([_tree(path)], name, path.name == "__init__.py")
+        names = _file_imports(path.read_text(encoding="utf-8"), name, path.name == "__init__.py")
         graph[name] = _edges(names, modules, name)
     return graph
+
+
+@cache
+def _file_imports(source: str, module: str, is_package: bool) -> frozenset[str]:
+    """The names one source text imports, parsed once per process and text: the Snakefile
+    asks for the graph once per rule, and parsing is what costs."""
+    return frozenset(_imported_names([ast.parse(source)], module, is_package))
 
 
 def parents(module: str) -> list[str]:
