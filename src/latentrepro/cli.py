@@ -187,7 +187,7 @@ def undefined_as_null(
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from latentrepro.report import build_report
+    from latentrepro.report.experiments import build_report
 
     written = build_report(
         experiments=args.experiments,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from latentrepro.report import build_report
+from latentrepro.report.experiments import build_report
 from latentrepro.report.figures import run_label
 from latentrepro.report.tables import collect_metrics, summarise, write_table
 

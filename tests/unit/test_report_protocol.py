@@ -7,7 +7,7 @@ import json
 import pytest
 
 from latentrepro.cli import undefined_as_null
-from latentrepro.report import build_report
+from latentrepro.report.experiments import build_report
 from latentrepro.report.tables import collect_metrics, summarise, table_protocol, write_table
 
 NAMES = {
