@@ -141,3 +141,25 @@ def test_symbols_trained_with_a_label_take_it_as_the_cross_entropy_target():
     assert vae.batch_targets(batch).tolist() == [1]
     with pytest.raises(ValueError, match=r"regulariser\.cluster\.label: the data has no label"):
         vae.batch_targets({"tokens": batch["tokens"]})
+
+
+def test_label_values_beyond_the_symbols_are_named_before_training():
+    from latentrepro.models.text.symbol_vae import SymbolTextVAE
+
+    model = {
+        "prior": {"name": "svebm", "symbols": 2, "langevin": {"steps": 1, "step_size": 0.5}},
+        "regulariser": {"name": "ebm", "cluster": {"weight": 4.0, "label": "sentiment"}},
+    }
+    vae = SymbolTextVAE.from_config(
+        {"arch": {"embed_dim": 4, "hidden_dim": 6, "latent_dim": 3}, "model": model}, 12
+    )
+    tokens, lengths = torch.tensor([[1, 5, 2]] * 3), torch.tensor([3, 3, 3])
+    vae.on_epoch_start(0, TokenSplit(tokens, lengths, {"sentiment": torch.tensor([0, 1, 1])}))
+    with pytest.raises(
+        ValueError,
+        match=r"prior\.symbols: 2 symbols are trained with label 'sentiment', whose values "
+        r"\[0, 1, 2\] include \[2\]; set prior\.symbols to at least 3",
+    ):
+        vae.on_epoch_start(0, TokenSplit(tokens, lengths, {"sentiment": torch.tensor([0, 1, 2])}))
+    with pytest.raises(ValueError, match=r"no label 'sentiment'; its labels: \['class'\]"):
+        vae.on_epoch_start(0, TokenSplit(tokens, lengths, {"class": torch.tensor([0, 1, 1])}))

@@ -107,7 +107,10 @@ class SymbolTextVAE(TextVAE):
 
     @torch.no_grad()
     def on_epoch_start(self, epoch: int, split: TokenSplit) -> None:
-        """Re-cluster the posterior means of ``split`` (the training split)."""
+        """Re-cluster the posterior means of ``split`` (the training split); with a data label
+        as the target, check that its values name symbols."""
+        if self.target_label:
+            check_label_values(split, self.target_label, self.prior.symbols)
         if not self.clustered:
             return
         was_training = self.training
@@ -156,3 +159,20 @@ class SymbolTextVAE(TextVAE):
         )
         loss = (rec + term).mean()
         return loss, {"loss": loss.item(), "rec": rec.mean().item(), **logs}
+
+
+def check_label_values(split: TokenSplit, label: str, symbols: int) -> None:
+    """The symbols trained with a data label are its values 0..K-1: a value outside that range
+    would be an index error deep in the cross-entropy, so it is named here."""
+    if label not in split.labels:
+        raise ValueError(
+            f"regulariser.cluster.label: the data has no label {label!r}; "
+            f"its labels: {sorted(split.labels)}"
+        )
+    values = sorted(int(v) for v in split.labels[label].unique())
+    outside = [v for v in values if not 0 <= v < symbols]
+    if outside:
+        raise ValueError(
+            f"prior.symbols: {symbols} symbols are trained with label {label!r}, whose values "
+            f"{values} include {outside}; set prior.symbols to at least {max(values) + 1}"
+        )
