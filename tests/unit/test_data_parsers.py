@@ -21,6 +21,7 @@ from latentrepro.data.parsers import (
     parse_short_yelp_10k,
     parse_smd,
     parse_yahoo,
+    parse_yelp_sentiment,
     tokenize_simple,
 )
 
@@ -59,6 +60,23 @@ def test_labelled_yelp_lines(tmp_path: Path) -> None:
     small = parse_short_yelp_10k(tmp_path)
     assert small["train"].labels == {"sentiment": [0]}
     assert small["valid"].sentences == [["cold", "food"]]
+
+
+def test_yelp_sentiment_labels_from_the_file_and_the_authors_tokens(tmp_path: Path) -> None:
+    for split in ("train", "dev", "test"):
+        write(tmp_path / f"sentiment.{split}.0", f"{split} was Bad.\n\nwait ...\n")
+        write(tmp_path / f"sentiment.{split}.1", "pretty fast service.\n")
+    splits = parse_yelp_sentiment(tmp_path)
+    train = splits["train"]
+    # lowercased; a final period glued to its word split off, an ellipsis kept whole
+    assert train.sentences == [
+        ["train", "was", "bad", "."],
+        ["wait", "..."],
+        ["pretty", "fast", "service", "."],
+    ]
+    assert train.labels == {"sentiment": [0, 0, 1]}
+    assert train.dropped == {"empty_lines": 1}
+    assert splits["valid"].sentences[0][0] == "dev"
 
 
 def dailydialog_dir(root: Path, train_text: str, train_act: str, train_emotion: str) -> Path:

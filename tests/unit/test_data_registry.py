@@ -18,6 +18,7 @@ needs_sources = pytest.mark.skipif(
 
 EMBEDDED = {"synthetic_text", "synthetic_dialogue", "grid16", "pinwheel", "digits"}
 REMOTE = {"ptb", "dailydialog", "smd", "yahoo", "yelp", "short_yelp", "short_yelp_10k", "snli"}
+REMOTE |= {"yelp_sentiment"}
 REMOTE |= {"dailydialog_responses", "smd_responses"}
 REMOTE |= {"cifar10", "fashion_mnist", "inception_fid"}
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -120,7 +121,19 @@ def test_unverified_files_are_the_large_train_splits_and_yelp() -> None:
         ("yelp", "yelp.train.txt"),
         ("yelp", "yelp.valid.txt"),
         ("yelp", "yelp.test.txt"),
+        ("yelp_sentiment", "sentiment.train.0"),
+        ("yelp_sentiment", "sentiment.train.1"),
     }
+
+
+def test_yelp_sentiment_is_li_et_al_at_a_pinned_commit_and_names_the_training_blobs() -> None:
+    spec = get_dataset("yelp_sentiment")
+    names = {f"sentiment.{split}.{label}" for split in ("train", "dev", "test") for label in (0, 1)}
+    assert {file.path for file in spec.files} == names
+    for file in spec.files:
+        assert file.url.endswith(f"/14a48fa3f49a5d0020083830901037a4640deab4/data/yelp/{file.path}")
+        if file.sha256 is None:
+            assert re.search(r"git blob id at 14a48fa is [0-9a-f]{40}\.", file.note)
 
 
 def test_cifar10_is_the_official_archive_with_its_published_checksum() -> None:

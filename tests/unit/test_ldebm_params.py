@@ -3,6 +3,7 @@
 import pytest
 import yaml
 from torch import nn
+from torch.nn.utils import parametrize
 
 from latentrepro.config import REPO_ROOT, ParamsError, validate_params
 
@@ -142,3 +143,27 @@ def test_a_step_size_for_the_ldebm_sampler_is_rejected():
 
     with pytest.raises(ValueError, match=r"prior\.langevin: LDEBM's Langevin steps follow"):
         build_prior({"name": "ldebm", "symbols": 4, "langevin": {"steps": 5, "step_size": 0.5}}, 2)
+
+
+def test_the_paper_sentiment_control_is_the_authors_network_energy_and_budget(params):
+    from latentrepro.config import train_config
+    from latentrepro.models.text.symbol_vae import SymbolTextVAE
+
+    params["profile"] = "paper"
+    valid = validate_params(params)
+    ldebm = train_config(valid, "yelp_sentiment", "ldebm_control_paper")
+    svebm = train_config(valid, "yelp_sentiment", "svebm_ib_control")
+    # sent_control.py / ibebm sentence_attribute_control.py: batch 128, 24 x 3,500 updates
+    for job in (ldebm, svebm):
+        assert (job["train"]["batch_size"], job["train"]["epochs"]) == (128, 24)
+        assert job["arch"] == ldebm["arch"]
+    vae = SymbolTextVAE.from_config(ldebm, 9339)
+    grus = [m for m in vae.modules() if isinstance(m, nn.GRU)]
+    # bi-GRU 512 over embeddings 512; the decoder GRU 512 reads [embedding, z] (SC:250-273)
+    assert [(g.input_size, g.hidden_size, g.bidirectional) for g in grus] == [
+        (512, 512, True),
+        (512 + 40, 512, False),
+    ]
+    assert (vae.prior.symbols, vae.prior.steps) == (2, 50)
+    linears = [m for m in vae.prior.modules() if isinstance(m, nn.Linear)]
+    assert linears and all(parametrize.is_parametrized(m, "weight") for m in linears)

@@ -136,6 +136,46 @@ def parse_short_yelp_10k(raw: Path) -> dict[str, Split]:
     return {split: _labelled_split(raw / name, "sentiment") for split, name in names.items()}
 
 
+#: A final period glued to the last word (``service.``): nltk's ``word_tokenize`` splits it off.
+_GLUED_PERIOD = re.compile(r"(.*[^.])\.")
+
+
+def sentiment_tokens(line: str) -> list[str]:
+    """The tokens LDEBM's authors give a line of Li et al.'s Yelp: lowercased ``nltk``
+    ``word_tokenize`` (yuPeiyu98/LDEBM @ 37ebc1f workspace/data/yelp/preprocessed_data.py:14-19).
+    The files are tokenised already, so whitespace and the final period are all that is left:
+    this gives their tokens on every one of the 5,000 dev and test sentences
+    (``benchmarks/yelpsentiment_tokens.py``)."""
+    tokens = line.lower().split()
+    glued = _GLUED_PERIOD.fullmatch(tokens[-1]) if tokens else None
+    if glued:
+        tokens[-1:] = [glued.group(1), "."]
+    return tokens
+
+
+def parse_yelp_sentiment(raw: Path) -> dict[str, Split]:
+    """Li et al. (2018)'s Yelp: ``sentiment.{train,dev,test}.{0,1}``, one sentence per line, the
+    file's suffix its ``sentiment`` (0 negative, 1 positive); ``dev`` is the valid split. Label-0
+    sentences come first. Lines without tokens are dropped and counted."""
+    splits = {}
+    for split, name in {"train": "train", "valid": "dev", "test": "test"}.items():
+        sentences: list[list[str]] = []
+        values: list[int] = []
+        dropped = 0
+        for value in (0, 1):
+            for line in _lines(raw / f"sentiment.{name}.{value}"):
+                tokens = sentiment_tokens(line)
+                if not tokens:
+                    dropped += 1
+                    continue
+                sentences.append(tokens)
+                values.append(value)
+        splits[split] = Split(
+            sentences, {"sentiment": values}, {"empty_lines": dropped} if dropped else {}
+        )
+    return splits
+
+
 def parse_synthetic_text(raw: Path) -> dict[str, Split]:
     """The generated latent-class corpus: ``{split}.txt`` as ``class<TAB>sentence``."""
     return {split: _labelled_split(raw / f"{split}.txt", "class") for split in SPLITS}
