@@ -349,14 +349,14 @@ def _cross_reference_problems(params: dict[str, Any], schema: Mapping[str, Any])
                             f"{where}: model {model!r} needs archs.{family}.{dataset}, which is missing"
                         )
                 problems += _batch_chunk_problems(params, model, pname, ename)
-            if not problems:
+        # The tools experiments name (extractors, classifiers, scorers) are checked once every
+        # experiment is sound, all of them, so that one experiment's problem does not hide
+        # another's.
+        if not problems:
+            for ename, exp in profile["experiments"].items():
+                where = f"profiles.{pname}.experiments.{ename}"
                 problems += _image_problems(params, profile, exp, where)
                 problems += _text_classifier_problems(params, exp, where)
-        # Samples name tools other experiments train: checked once every experiment is sound,
-        # so that a wrong setting is reported at its own key, not as a missing tool elsewhere.
-        for ename, exp in profile["experiments"].items():
-            if not problems:
-                where = f"profiles.{pname}.experiments.{ename}"
                 problems += _sample_problems(params, schema, profile, ename, exp, where)
         problems += _job_problems(params, profile, pname)
     return sorted(set(problems), key=problems.index)
