@@ -333,7 +333,7 @@ def fit(
         row["seconds"] = time.perf_counter() - started
         state.history.append(row)
         note(
-            f"epoch {epoch + 1}: train loss {row['train_loss']:.4f}  val loss {val['loss']:.4f}  "
+            f"epoch {epoch + 1}: train loss {row['train_loss']:.4f}  {_validation_summary(val)}  "
             f"({row['seconds']:.1f}s)",
             console=progress_bar and row["seconds"] >= interval(),
         )
@@ -389,6 +389,14 @@ def saved_epoch(model: nn.Module, state: LoopState) -> int:
 
 
 @torch.no_grad()
+def _validation_summary(val: dict[str, float]) -> str:
+    """The epoch line's validation figure: the loss, or where a prior reports no likelihood (its
+    loss is NaN by design) the reconstruction term, said as such."""
+    if math.isnan(val["loss"]) and "rec" in val:
+        return f"val rec {val['rec']:.4f} (no ELBO: the prior reports no likelihood)"
+    return f"val loss {val['loss']:.4f}"
+
+
 def evaluate_loss(
     model: nn.Module,
     split: TokenSplit,

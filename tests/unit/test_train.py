@@ -209,3 +209,13 @@ def test_a_log_key_of_some_steps_is_averaged_over_those_steps(tmp_path):
         Sometimes.from_config(cfg, 20), split(64, 0), split(8, 1), cfg, 0, tmp_path / "r.pt", False
     )
     assert state.history[0]["train_odd"] == 3.0
+
+
+def test_an_epoch_line_names_the_reconstruction_where_the_prior_reports_no_likelihood():
+    from latentrepro.train import _validation_summary
+
+    assert _validation_summary({"loss": 91.25, "rec": 90.0}) == "val loss 91.2500"
+    no_elbo = {"loss": float("nan"), "rec": 73.5, "kl": float("nan")}
+    assert (
+        _validation_summary(no_elbo) == "val rec 73.5000 (no ELBO: the prior reports no likelihood)"
+    )
