@@ -62,6 +62,21 @@ def test_labelled_yelp_lines(tmp_path: Path) -> None:
     assert small["valid"].sentences == [["cold", "food"]]
 
 
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [("2\tso so", r"short_yelp.valid.txt:2: sentiment '2' is not one of \[0, 1\]"),
+     ("pos\tgreat", r"short_yelp.valid.txt:2: sentiment 'pos' is not one of \[0, 1\]")],
+)  # fmt: skip
+def test_an_unknown_sentiment_label_names_the_file_and_line(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    for split in ("train", "valid", "test"):
+        write(tmp_path / f"short_yelp.{split}.txt", "1\tgreat beer !\n")
+    write(tmp_path / "short_yelp.valid.txt", f"0\tcold food\n{line}\n")
+    with pytest.raises(ValueError, match=message):
+        parse_short_yelp(tmp_path)
+
+
 def test_yelp_sentiment_labels_from_the_file_and_the_authors_tokens(tmp_path: Path) -> None:
     for split in ("train", "dev", "test"):
         write(tmp_path / f"sentiment.{split}.0", f"{split} was Bad.\n\nwait ...\n")

@@ -82,19 +82,24 @@ def _whitespace_split(path: Path) -> Split:
     return Split(kept, {}, {"empty_lines": dropped} if dropped else {})
 
 
-def _labelled_split(path: Path, label: str) -> Split:
-    """``label<TAB>sentence`` per line; lines without tokens are dropped."""
+def _labelled_split(path: Path, label: str, allowed: tuple[int, ...] | None = None) -> Split:
+    """``label<TAB>sentence`` per line; lines without tokens are dropped. A label that is not an
+    integer, or not one of ``allowed`` when given, raises ValueError naming the file and line."""
     sentences: list[list[str]] = []
     values: list[int] = []
     dropped = 0
-    for line in _lines(path):
+    for number, line in enumerate(_lines(path), start=1):
         value, _, text = line.partition("\t")
         tokens = text.split()
         if not tokens:
             dropped += 1
             continue
+        parsed = int(value) if re.fullmatch(r"\s*-?\d+\s*", value) else None
+        if parsed is None or (allowed is not None and parsed not in allowed):
+            expected = f"one of {list(allowed)}" if allowed is not None else "an integer"
+            raise ValueError(f"{path}:{number}: {label} {value!r} is not {expected}")
         sentences.append(tokens)
-        values.append(int(value))
+        values.append(parsed)
     return Split(sentences, {label: values}, {"empty_lines": dropped} if dropped else {})
 
 
@@ -122,7 +127,8 @@ def parse_yelp(raw: Path) -> dict[str, Split]:
 def parse_short_yelp(raw: Path) -> dict[str, Split]:
     """Short Yelp: ``short_yelp.{split}.txt`` as ``label<TAB>sentence``; ``sentiment`` 0/1."""
     return {
-        split: _labelled_split(raw / f"short_yelp.{split}.txt", "sentiment") for split in SPLITS
+        split: _labelled_split(raw / f"short_yelp.{split}.txt", "sentiment", (0, 1))
+        for split in SPLITS
     }
 
 
@@ -133,7 +139,9 @@ def parse_short_yelp_10k(raw: Path) -> dict[str, Split]:
         "valid": "short_yelp.valid.txt",
         "test": "short_yelp.test.txt",
     }
-    return {split: _labelled_split(raw / name, "sentiment") for split, name in names.items()}
+    return {
+        split: _labelled_split(raw / name, "sentiment", (0, 1)) for split, name in names.items()
+    }
 
 
 #: A final period glued to the last word (``service.``): nltk's ``word_tokenize`` splits it off.
