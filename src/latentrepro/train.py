@@ -388,7 +388,6 @@ def saved_epoch(model: nn.Module, state: LoopState) -> int:
     return state.epoch if keeps_last_weights(model) else state.best_epoch
 
 
-@torch.no_grad()
 def _validation_summary(val: dict[str, float]) -> str:
     """The epoch line's validation figure: the loss, or where a prior reports no likelihood (its
     loss is NaN by design) the reconstruction term, said as such."""
@@ -397,6 +396,7 @@ def _validation_summary(val: dict[str, float]) -> str:
     return f"val loss {val['loss']:.4f}"
 
 
+@torch.no_grad()
 def evaluate_loss(
     model: nn.Module,
     split: TokenSplit,

@@ -219,3 +219,22 @@ def test_an_epoch_line_names_the_reconstruction_where_the_prior_reports_no_likel
     assert (
         _validation_summary(no_elbo) == "val rec 73.5000 (no ELBO: the prior reports no likelihood)"
     )
+
+
+def test_validation_runs_without_autograd():
+    from latentrepro.data.batches import TokenSplit
+    from latentrepro.train import evaluate_loss
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.grad_enabled: list[bool] = []
+
+        def validation_step(self, batch):
+            self.grad_enabled.append(torch.is_grad_enabled())
+            return {"loss": 2.0, "count": 1.0}
+
+    split = TokenSplit(torch.tensor([[1, 5, 2]] * 3), torch.tensor([3, 3, 3]), {})
+    model = Recorder()
+    assert evaluate_loss(model, split, 2, torch.device("cpu")) == {"loss": 2.0}
+    assert model.grad_enabled == [False, False]
