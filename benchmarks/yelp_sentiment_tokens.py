@@ -8,7 +8,7 @@ files of the same checkout, for the dev and test files (the training files are n
 copy; they are compared too when present). It prints one row per file: sentences, sentences
 whose tokens are equal, and the first differing pair. Run from the repository root:
 
-    .venv/bin/python benchmarks/yelpsentiment_tokens.py --ldebm PATH/TO/LDEBM
+    .venv/bin/python benchmarks/yelp_sentiment_tokens.py --ldebm PATH/TO/LDEBM
 """
 
 from __future__ import annotations

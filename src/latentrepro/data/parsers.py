@@ -153,7 +153,7 @@ def sentiment_tokens(line: str) -> list[str]:
     ``word_tokenize`` (yuPeiyu98/LDEBM @ 37ebc1f workspace/data/yelp/preprocessed_data.py:14-19).
     The files are tokenised already, so whitespace and the final period are all that is left:
     this gives their tokens on every one of the 5,000 dev and test sentences
-    (``benchmarks/yelpsentiment_tokens.py``)."""
+    (``benchmarks/yelp_sentiment_tokens.py``)."""
     tokens = line.lower().split()
     glued = _GLUED_PERIOD.fullmatch(tokens[-1]) if tokens else None
     if glued:
